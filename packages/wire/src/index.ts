@@ -1,0 +1,6 @@
+export * from './errors.js'
+export * from './varint.js'
+export * from './length-delimited.js'
+export * from './packet.js'
+export * from './messages.js'
+export { root as protoRoot, types as protoTypes } from './proto.js'

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config'
+import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+// Tests import workspace packages from their TypeScript sources, so `vitest` needs no build step.
+const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
+const alias = Object.fromEntries(
+  readdirSync(packagesDir).map(name => [`@switchyard/${name}`, `${packagesDir}${name}/src/index.ts`])
+)
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: 'forks'
+  }
+})
