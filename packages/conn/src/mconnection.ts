@@ -1,0 +1,551 @@
+/**
+ * MConnection: one byte stream to a peer carrying many prioritised channels, byte-compatible with
+ * CometBFT (docs/protocol.md). Messages are cut into PacketMsgs of at most maxPacketMsgPayloadSize
+ * bytes, scheduled across channels by recentlySent/priority, and reassembled per channel.
+ *
+ * Differences from CometBFT that keep the bytes identical:
+ * - no flush timer by default: whatever is ready is coalesced into one write, and the loop writes
+ *   again as soon as the stream accepts more (flushThrottle stays available for parity);
+ * - the stream's back-pressure (write() false → 'drain') paces sending, so nothing buffers without
+ *   bound; rate limits are optional token buckets that never sleep inside the I/O path;
+ * - keep-alive is driven by timers of its own and never waits on a message handler.
+ */
+import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
+import createDebug from 'debug'
+import {
+  LengthDelimitedDecoder, PING_BYTES, PONG_BYTES, SwitchyardError, decodePacket,
+  delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg
+} from '@switchyard/wire'
+import { ChannelState, resolveChannel, type ChannelDescriptor } from './channel.js'
+import {
+  ChannelMessageTooLargeError, ConnectionClosedError, PongTimeoutError, StreamError, UnknownChannelError
+} from './errors.js'
+import { RateLimiter } from './rate-limiter.js'
+
+const log = createDebug('switchyard:conn:mconn')
+const logError = createDebug('switchyard:conn:mconn:error')
+
+export interface MConnectionOptions {
+  channels: ChannelDescriptor[]
+  /** Largest data chunk per PacketMsg (CometBFT: 1024). Both peers must agree on the read limit. */
+  maxPacketMsgPayloadSize?: number
+  /** Bytes/s sent at most; 0 = unlimited (default; CometBFT's config default is 5,120,000). */
+  sendRate?: number
+  /** Bytes/s read at most; 0 = unlimited (default). Reading pauses, the peer sees back-pressure. */
+  recvRate?: number
+  /** Delay before writing what became ready after an idle period, in ms; 0 = none (default). */
+  flushThrottle?: number
+  /** Most bytes per stream write (default 64 KiB), which bounds how long a batch delays a ping. */
+  maxWriteBytes?: number
+  pingInterval?: number
+  pongTimeout?: number
+  /** How long send() waits for room in a full channel queue, in ms (CometBFT: 10 s). */
+  sendTimeout?: number
+  /** Most send() calls waiting for room per channel; beyond that send() resolves false at once. */
+  maxPendingSends?: number
+}
+
+export interface ChannelStatus {
+  id: number
+  priority: number
+  sendQueueCapacity: number
+  sendQueueSize: number
+  waitingSends: number
+  pendingBytes: number
+  recentlySent: number
+  bytesSent: number
+  bytesReceived: number
+  messagesSent: number
+  messagesReceived: number
+}
+
+export interface MConnectionStatus {
+  durationMs: number
+  bytesSent: number
+  bytesReceived: number
+  /** Bytes/s over the last stats period (2 s). */
+  sendRate: number
+  recvRate: number
+  pingsSent: number
+  pongsReceived: number
+  channels: ChannelStatus[]
+}
+
+export interface MConnectionEvents {
+  /** A complete message; `data` is owned by the listener. */
+  message: [channelId: number, data: Buffer]
+  /** Emitted once. `error` is undefined after a local stop()/close(). */
+  close: [error: SwitchyardError | undefined]
+}
+
+export interface SendOptions {
+  signal?: AbortSignal
+  /** Overrides the connection's sendTimeout for this call. */
+  timeout?: number
+}
+
+const STATS_PERIOD_MS = 2000
+const DECAY = 0.8
+
+export class MConnection extends EventEmitter<MConnectionEvents> {
+  readonly maxPayload: number
+  /** Largest Packet body we accept from the peer. */
+  readonly maxPacketSize: number
+  private readonly stream: Duplex
+  private readonly channels: ChannelState[]
+  private readonly byId = new Map<number, ChannelState>()
+  private readonly decoder: LengthDelimitedDecoder
+  private readonly sendLimiter: RateLimiter
+  private readonly recvLimiter: RateLimiter
+  private readonly opts: Required<Omit<MConnectionOptions, 'channels'>>
+  private readonly started = performance.now()
+
+  private writeScheduled = false
+  private blocked = false
+  private pendingPing = false
+  private pendingPong = false
+  private pendingBytesTotal = 0
+  private pendingMessages = 0
+  private bytesSent = 0
+  private bytesReceived = 0
+  private statsBytesSent = 0
+  private statsBytesReceived = 0
+  private sendRate = 0
+  private recvRate = 0
+  private pingsSent = 0
+  private pongsReceived = 0
+
+  private pingTimer: NodeJS.Timeout | undefined
+  private pongTimer: NodeJS.Timeout | undefined
+  private statsTimer: NodeJS.Timeout | undefined
+  private throttleTimer: NodeJS.Timeout | undefined
+  private limitTimer: NodeJS.Timeout | undefined
+  private recvLimitTimer: NodeJS.Timeout | undefined
+
+  private pausedByUser = false
+  private pausedByLimiter = false
+  private heldChunk: Uint8Array | undefined
+  private stopping = false
+  private closed = false
+  private flushedResolve: (() => void) | undefined
+
+  constructor (stream: Duplex, options: MConnectionOptions) {
+    super()
+    this.stream = stream
+    const opts = {
+      maxPacketMsgPayloadSize: options.maxPacketMsgPayloadSize ?? 1024,
+      sendRate: options.sendRate ?? 0,
+      recvRate: options.recvRate ?? 0,
+      flushThrottle: options.flushThrottle ?? 0,
+      maxWriteBytes: options.maxWriteBytes ?? 65536,
+      pingInterval: options.pingInterval ?? 60_000,
+      pongTimeout: options.pongTimeout ?? 45_000,
+      sendTimeout: options.sendTimeout ?? 10_000,
+      maxPendingSends: options.maxPendingSends ?? 1024
+    }
+    for (const [k, v] of Object.entries(opts)) {
+      if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new RangeError(`MConnection option ${k} must be a finite number >= 0, got ${String(v)}`)
+    }
+    if (opts.maxPacketMsgPayloadSize < 1) throw new RangeError('MConnection option maxPacketMsgPayloadSize must be >= 1')
+    if (opts.pongTimeout >= opts.pingInterval) throw new RangeError(`MConnection option pongTimeout (${opts.pongTimeout}) must be less than pingInterval (${opts.pingInterval})`)
+    this.opts = opts
+    if (options.channels.length === 0) throw new RangeError('MConnection needs at least one channel')
+    this.channels = options.channels.map(d => new ChannelState(resolveChannel(d)))
+    for (const ch of this.channels) {
+      if (this.byId.has(ch.desc.id)) throw new RangeError(`duplicate channel id ${ch.desc.id}`)
+      this.byId.set(ch.desc.id, ch)
+    }
+    this.maxPayload = opts.maxPacketMsgPayloadSize
+    this.maxPacketSize = maxPacketSize(this.maxPayload, this.byId.keys())
+    this.decoder = new LengthDelimitedDecoder(this.maxPacketSize, 'packet')
+    this.sendLimiter = new RateLimiter(opts.sendRate)
+    this.recvLimiter = new RateLimiter(opts.recvRate)
+
+    stream.on('data', this.onData)
+    stream.on('drain', this.onDrain)
+    stream.on('end', this.onEnd)
+    stream.on('error', this.onStreamError)
+    stream.on('close', this.onStreamClose)
+
+    this.pingTimer = setInterval(this.onPingTick, opts.pingInterval)
+    this.statsTimer = setInterval(this.onStatsTick, STATS_PERIOD_MS)
+    this.statsTimer.unref()
+    log('started with channels %o', this.channels.map(c => c.desc.id))
+  }
+
+  get isClosed (): boolean {
+    return this.closed
+  }
+
+  hasChannel (id: number): boolean {
+    return this.byId.has(id)
+  }
+
+  /**
+   * Queues a message. Resolves true once it is queued; false when the channel is unknown, the
+   * connection is stopping or closed, too many senders already wait, or no room was made within
+   * the timeout (or before `signal` aborted).
+   */
+  send (channelId: number, msg: Uint8Array, options: SendOptions = {}): Promise<boolean> {
+    const ch = this.sendableChannel(channelId)
+    if (ch === undefined) return Promise.resolve(false)
+    if (ch.enqueue(msg)) {
+      this.queued(msg)
+      return Promise.resolve(true)
+    }
+    if (ch.waiters.length >= this.opts.maxPendingSends || options.signal?.aborted === true) return Promise.resolve(false)
+    return new Promise<boolean>(resolve => {
+      const timeoutMs = options.timeout ?? this.opts.sendTimeout
+      const finish = (queued: boolean): void => {
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+        if (queued) this.queued(msg)
+        resolve(queued)
+      }
+      const waiter = { msg, done: finish }
+      const giveUp = (): void => {
+        const i = ch.waiters.indexOf(waiter)
+        if (i >= 0) { ch.waiters.splice(i, 1); finish(false) }
+      }
+      const onAbort = giveUp
+      const timer = setTimeout(giveUp, timeoutMs)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      ch.waiters.push(waiter)
+    })
+  }
+
+  /** Queues a message if there is room right now; never waits. */
+  trySend (channelId: number, msg: Uint8Array): boolean {
+    const ch = this.sendableChannel(channelId)
+    if (ch === undefined || ch.waiters.length > 0 || !ch.enqueue(msg)) return false
+    this.queued(msg)
+    return true
+  }
+
+  /** Whether trySend on this channel would succeed now. */
+  canSend (channelId: number): boolean {
+    const ch = this.byId.get(channelId)
+    return ch !== undefined && !this.stopping && !this.closed && ch.waiters.length === 0 &&
+      ch.queue.length < ch.desc.sendQueueCapacity
+  }
+
+  /** Stops reading from the peer (back-pressure for a slow consumer); keep-alive timers keep running. */
+  pause (): void {
+    this.pausedByUser = true
+    this.stream.pause()
+  }
+
+  resume (): void {
+    if (!this.pausedByUser) return
+    this.pausedByUser = false
+    this.resumeReading()
+  }
+
+  /**
+   * Graceful stop: refuses new messages, sends everything already queued, ends the stream and waits
+   * for it to close. Gives up (and closes at once) after `timeout` ms or when `signal` aborts.
+   */
+  async stop (options: { signal?: AbortSignal, timeout?: number } = {}): Promise<void> {
+    if (this.closed) return
+    if (!this.stopping) {
+      this.stopping = true
+      for (const ch of this.channels) {
+        for (const w of ch.waiters.splice(0)) w.done(false)
+      }
+      log('stopping: flushing %d bytes', this.pendingBytesTotal)
+    }
+    const flushed = new Promise<void>(resolve => { this.flushedResolve = resolve })
+    this.checkFlushed()
+    this.scheduleWrite()
+    const timeoutMs = options.timeout ?? 10_000
+    let timer: NodeJS.Timeout | undefined
+    const giveUp = new Promise<void>(resolve => {
+      timer = setTimeout(resolve, timeoutMs)
+      options.signal?.addEventListener('abort', () => resolve(), { once: true })
+    })
+    await Promise.race([flushed.then(async () => {
+      if (this.closed) return
+      const streamClosed = new Promise<void>(resolve => this.stream.once('close', () => resolve()))
+      this.stream.end()
+      await streamClosed
+    }), giveUp])
+    clearTimeout(timer)
+    this.close()
+  }
+
+  /** Closes at once, dropping anything queued. `error` is reported to 'close' listeners. */
+  close (error?: SwitchyardError): void {
+    if (this.closed) return
+    this.closed = true
+    this.stopping = true
+    clearInterval(this.pingTimer)
+    clearInterval(this.statsTimer)
+    clearTimeout(this.pongTimer)
+    clearTimeout(this.throttleTimer)
+    clearTimeout(this.limitTimer)
+    clearTimeout(this.recvLimitTimer)
+    for (const ch of this.channels) {
+      for (const w of ch.waiters.splice(0)) w.done(false)
+      ch.queue.length = 0
+      ch.sending = undefined
+      ch.recvChunks = []
+    }
+    this.stream.off('data', this.onData)
+    this.stream.off('drain', this.onDrain)
+    this.stream.off('end', this.onEnd)
+    this.stream.off('close', this.onStreamClose)
+    // Keep an error listener: a late socket error must never become an uncaught exception.
+    this.stream.destroy()
+    this.flushedResolve?.()
+    if (error !== undefined) logError('closed: %s', error.message)
+    else log('closed')
+    this.emit('close', error)
+  }
+
+  status (): MConnectionStatus {
+    return {
+      durationMs: performance.now() - this.started,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
+      sendRate: this.sendRate,
+      recvRate: this.recvRate,
+      pingsSent: this.pingsSent,
+      pongsReceived: this.pongsReceived,
+      channels: this.channels.map(c => ({
+        id: c.desc.id,
+        priority: c.desc.priority,
+        sendQueueCapacity: c.desc.sendQueueCapacity,
+        sendQueueSize: c.queue.length,
+        waitingSends: c.waiters.length,
+        pendingBytes: c.pendingBytes,
+        recentlySent: c.recentlySent,
+        bytesSent: c.bytesSent,
+        bytesReceived: c.bytesReceived,
+        messagesSent: c.messagesSent,
+        messagesReceived: c.messagesReceived
+      }))
+    }
+  }
+
+  // ---- sending ----
+
+  private sendableChannel (channelId: number): ChannelState | undefined {
+    if (this.stopping || this.closed) return undefined
+    const ch = this.byId.get(channelId)
+    if (ch === undefined) log('send on unknown channel %d refused', channelId)
+    return ch
+  }
+
+  /** Connection-wide accounting for a message the channel just accepted (enqueue counted its own). */
+  private queued (msg: Uint8Array): void {
+    this.pendingBytesTotal += msg.length
+    this.pendingMessages++
+    this.scheduleWrite()
+  }
+
+  private scheduleWrite (): void {
+    if (this.writeScheduled || this.blocked || this.closed) return
+    this.writeScheduled = true
+    if (this.opts.flushThrottle > 0 && !this.stopping) {
+      this.throttleTimer = setTimeout(this.writeLoop, this.opts.flushThrottle)
+    } else {
+      setImmediate(this.writeLoop)
+    }
+  }
+
+  /** The channel with data whose recentlySent/priority is least; ties go to the first registered. */
+  private pickChannel (): ChannelState | undefined {
+    let best: ChannelState | undefined
+    let bestRatio = Infinity
+    for (const ch of this.channels) {
+      if (!ch.hasPending) continue
+      const ratio = ch.recentlySent / ch.desc.priority
+      if (ratio < bestRatio) { best = ch; bestRatio = ratio }
+    }
+    return best
+  }
+
+  private readonly writeLoop = (): void => {
+    this.writeScheduled = false
+    if (this.closed || this.blocked) return
+    const budget = this.sendLimiter.available()
+    if (budget <= 0 && this.pendingMessages > 0 && !this.pendingPing && !this.pendingPong) {
+      this.limitTimer = setTimeout(() => this.scheduleWrite(), this.sendLimiter.waitMs())
+      return
+    }
+    const cap = Math.min(this.opts.maxWriteBytes, budget)
+    // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
+    const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
+    const size = Math.ceil(Math.min(this.pendingBytesTotal + 16 * packets, cap + this.maxPacketSize + 16)) + 6
+    const buf = Buffer.allocUnsafe(size)
+    let pos = 0
+    if (this.pendingPong) { buf.set(PONG_BYTES, pos); pos += PONG_BYTES.length; this.pendingPong = false }
+    if (this.pendingPing) { buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++ }
+    let dataBytes = 0
+    while (dataBytes < cap) {
+      const ch = this.pickChannel()
+      if (ch === undefined) break
+      const msg = ch.sending ?? ch.next()!
+      const start = ch.sendingOffset
+      const end = Math.min(msg.length, start + this.maxPayload)
+      const eof = end === msg.length
+      // A waiter promoted by next() may bring bytes the size estimate did not include.
+      if (pos + delimitedPacketMsgSize(ch.desc.id, eof, end - start) > buf.length) break
+      const before = pos
+      pos = writeDelimitedPacketMsg(buf, pos, ch.desc.id, eof, msg, start, end)
+      const n = pos - before
+      dataBytes += n
+      ch.recentlySent += n
+      ch.bytesSent += n
+      const chunk = end - start
+      ch.pendingBytes -= chunk
+      this.pendingBytesTotal -= chunk
+      if (eof) {
+        ch.sending = undefined
+        ch.sendingOffset = 0
+        ch.messagesSent++
+        this.pendingMessages--
+      } else {
+        ch.sendingOffset = end
+      }
+    }
+    if (pos > 0) {
+      this.sendLimiter.spend(dataBytes)
+      this.bytesSent += pos
+      this.statsBytesSent += pos
+      const ok = this.stream.write(pos === buf.length ? buf : buf.subarray(0, pos))
+      if (!ok) { this.blocked = true; return }
+    }
+    if (this.pendingMessages > 0 || this.pendingPing || this.pendingPong) this.scheduleWrite()
+    else this.checkFlushed()
+  }
+
+  private checkFlushed (): void {
+    if (this.stopping && this.pendingMessages === 0 && !this.blocked && this.flushedResolve !== undefined) {
+      const r = this.flushedResolve
+      this.flushedResolve = undefined
+      r()
+    }
+  }
+
+  private readonly onDrain = (): void => {
+    this.blocked = false
+    if (this.pendingMessages > 0 || this.pendingPing || this.pendingPong) this.scheduleWrite()
+    else this.checkFlushed()
+  }
+
+  private readonly onPingTick = (): void => {
+    this.pendingPing = true
+    this.scheduleWrite()
+    if (this.pongTimer === undefined) {
+      this.pongTimer = setTimeout(() => this.close(new PongTimeoutError(this.opts.pongTimeout)), this.opts.pongTimeout)
+    }
+  }
+
+  private readonly onStatsTick = (): void => {
+    for (const ch of this.channels) ch.recentlySent = Math.floor(ch.recentlySent * DECAY)
+    this.sendRate = this.statsBytesSent * 1000 / STATS_PERIOD_MS
+    this.recvRate = this.statsBytesReceived * 1000 / STATS_PERIOD_MS
+    this.statsBytesSent = 0
+    this.statsBytesReceived = 0
+  }
+
+  // ---- receiving ----
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytesReceived += chunk.length
+    this.statsBytesReceived += chunk.length
+    this.consume(chunk)
+  }
+
+  private consume (chunk: Uint8Array): void {
+    let used: number
+    try {
+      used = this.decoder.push(chunk, this.onPacket)
+    } catch (err) {
+      this.close(err instanceof SwitchyardError ? err : new StreamError(err))
+      return
+    }
+    if (this.closed) return
+    if (used < chunk.length) {
+      // The listener paused us mid-chunk: keep the rest until resume().
+      this.heldChunk = chunk.subarray(used)
+    }
+    if (!this.recvLimiter.unlimited) {
+      this.recvLimiter.spend(used)
+      const wait = this.recvLimiter.waitMs()
+      if (wait > 0 && !this.pausedByLimiter) {
+        this.pausedByLimiter = true
+        this.stream.pause()
+        this.recvLimitTimer = setTimeout(() => {
+          this.pausedByLimiter = false
+          this.resumeReading()
+        }, wait)
+      }
+    }
+  }
+
+  private resumeReading (): void {
+    if (this.closed || this.pausedByUser || this.pausedByLimiter) return
+    const held = this.heldChunk
+    if (held !== undefined) {
+      this.heldChunk = undefined
+      this.consume(held)
+      if (this.closed || this.pausedByUser || this.pausedByLimiter) return
+    }
+    this.stream.resume()
+  }
+
+  private readonly onPacket = (body: Uint8Array): boolean => {
+    if (this.closed) return false
+    const packet = decodePacket(body)
+    if (packet.type === 'ping') {
+      this.pendingPong = true
+      this.scheduleWrite()
+      return true
+    }
+    if (packet.type === 'pong') {
+      clearTimeout(this.pongTimer)
+      this.pongTimer = undefined
+      this.pongsReceived++
+      return true
+    }
+    const ch = this.byId.get(packet.channelId)
+    if (ch === undefined) throw new UnknownChannelError(packet.channelId)
+    const size = ch.recvLength + packet.data.length
+    if (size > ch.desc.recvMessageCapacity) throw new ChannelMessageTooLargeError(ch.desc.id, size, ch.desc.recvMessageCapacity)
+    ch.bytesReceived += body.length
+    if (!packet.eof) {
+      // Copy: the packet is a view of a stream chunk we must not pin.
+      if (packet.data.length > 0) ch.recvChunks.push(Buffer.from(packet.data))
+      ch.recvLength = size
+      return true
+    }
+    let msg: Buffer
+    if (ch.recvChunks.length === 0) {
+      msg = Buffer.from(packet.data)
+    } else {
+      ch.recvChunks.push(packet.data)
+      msg = Buffer.concat(ch.recvChunks, size)
+      ch.recvChunks = []
+    }
+    ch.recvLength = 0
+    ch.messagesReceived++
+    this.emit('message', ch.desc.id, msg)
+    return !this.pausedByUser && !this.closed
+  }
+
+  private readonly onEnd = (): void => {
+    this.close(this.stopping ? undefined : new ConnectionClosedError())
+  }
+
+  private readonly onStreamError = (err: Error): void => {
+    if (err instanceof SwitchyardError) this.close(err)
+    else this.close(new StreamError(err))
+  }
+
+  private readonly onStreamClose = (): void => {
+    this.close(this.stopping ? undefined : new ConnectionClosedError('the connection closed'))
+  }
+}

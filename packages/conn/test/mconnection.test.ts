@@ -1,0 +1,314 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { Duplex, PassThrough } from 'node:stream'
+import type net from 'node:net'
+import fc from 'fast-check'
+import { MConnection, type ChannelDescriptor, type MConnectionOptions } from '@switchyard/conn'
+import { encodeDelimitedPacketMsg, encodeUvarint, decodePacket, LengthDelimitedDecoder, protoTypes } from '@switchyard/wire'
+import { collectMessages, nextEvent, patternBytes, socketPair, waitFor } from '../../../test/helpers.js'
+import { hex, readVector, toHex } from '../../../test/vectors.js'
+
+const gen = readVector('cometbft/generated-v0.37.18.json')
+const open: Array<MConnection | net.Socket> = []
+
+afterEach(() => {
+  for (const c of open.splice(0)) c instanceof MConnection ? c.close() : c.destroy()
+})
+
+async function pair (channels: ChannelDescriptor[], opts: Partial<MConnectionOptions> = {}, optsB = opts): Promise<[MConnection, MConnection]> {
+  const [sa, sb] = await socketPair()
+  const a = new MConnection(sa, { channels, ...opts })
+  const b = new MConnection(sb, { channels, ...optsB })
+  open.push(a, b)
+  return [a, b]
+}
+
+/** An MConnection facing a raw socket we drive by hand. */
+async function facingRaw (channels: ChannelDescriptor[], opts: Partial<MConnectionOptions> = {}): Promise<[MConnection, net.Socket]> {
+  const [sa, sb] = await socketPair()
+  const conn = new MConnection(sa, { channels, ...opts })
+  open.push(conn, sb)
+  return [conn, sb]
+}
+
+const three: ChannelDescriptor[] = [
+  { id: 0x20, priority: 5, sendQueueCapacity: 100 },
+  { id: 0x30, priority: 1, sendQueueCapacity: 100 },
+  { id: 0x7e, priority: 3, sendQueueCapacity: 100 }
+]
+
+describe('MConnection over loopback TCP', () => {
+  it('interleaves many messages on several channels and keeps per-channel order', async () => {
+    const [a, b] = await pair(three)
+    const got = collectMessages(b)
+    const sent = new Map<number, string[]>()
+    const sends: Array<Promise<boolean>> = []
+    for (let i = 0; i < 60; i++) {
+      for (const ch of [0x20, 0x30, 0x7e]) {
+        const msg = patternBytes((i * 397 + ch) % 5000, i * 1000 + ch)
+        sent.set(ch, [...(sent.get(ch) ?? []), msg.toString('hex')])
+        sends.push(a.send(ch, msg))
+      }
+    }
+    expect((await Promise.all(sends)).every(Boolean)).toBe(true)
+    await waitFor(() => got.length === 180, 5000, '180 messages')
+    for (const ch of [0x20, 0x30, 0x7e]) {
+      expect(got.filter(m => m.ch === ch).map(m => m.data.toString('hex'))).toEqual(sent.get(ch))
+    }
+    // Several channels really were in flight together: their packets interleaved on the wire.
+    expect(new Set(got.slice(0, 30).map(m => m.ch)).size).toBeGreaterThan(1)
+  })
+
+  it('carries a 5 MiB message and empty messages', async () => {
+    const [a, b] = await pair(three)
+    const got = collectMessages(b)
+    const big = patternBytes(5 * 1024 * 1024, 7)
+    expect(await a.send(0x20, new Uint8Array(0))).toBe(true)
+    expect(await a.send(0x20, big)).toBe(true)
+    expect(await a.send(0x20, new Uint8Array(0))).toBe(true)
+    await waitFor(() => got.length === 3, 10_000, 'three messages')
+    expect(got.map(m => m.data.length)).toEqual([0, big.length, 0])
+    expect(got[1]!.data.equals(big)).toBe(true)
+    expect(a.status().channels[0]).toMatchObject({ id: 0x20, messagesSent: 3, sendQueueSize: 0, pendingBytes: 0 })
+    expect(b.status().channels[0]).toMatchObject({ messagesReceived: 3 })
+  })
+
+  it('writes exactly the bytes a CometBFT MConnection writes (recorded vector)', async () => {
+    const sink = new PassThrough()
+    const written: Buffer[] = []
+    sink.on('data', (c: Buffer) => written.push(c))
+    const conn = new MConnection(sink, { channels: [{ id: 0x7e, priority: 1 }] })
+    open.push(conn)
+    const m1 = Buffer.alloc(2500)
+    for (let i = 0; i < m1.length; i++) m1[i] = (7 * i) % 256
+    const s1 = conn.send(0x7e, m1)
+    const s2 = conn.send(0x7e, new Uint8Array(0)) // waits: CometBFT's default queue capacity is 1
+    expect(await s1).toBe(true)
+    expect(await s2).toBe(true)
+    await waitFor(() => Buffer.concat(written).length >= gen.mconnection_stream.full_hex.length / 2)
+    expect(toHex(Buffer.concat(written))).toBe(gen.mconnection_stream.full_hex)
+  })
+
+  it('reassembles the recorded CometBFT stream whatever the fragmentation (property)', async () => {
+    const stream = hex(gen.mconnection_stream.full_hex)
+    const m1 = Buffer.alloc(2500)
+    for (let i = 0; i < m1.length; i++) m1[i] = (7 * i) % 256
+    await fc.assert(fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 1500 }), { minLength: 1, maxLength: 12 }), async cuts => {
+      const [conn, raw] = await facingRaw([{ id: 0x7e, priority: 1 }])
+      const got = collectMessages(conn)
+      for (let pos = 0, i = 0; pos < stream.length; i++) {
+        const n = cuts[i % cuts.length]!
+        // Separate writes with a round trip so that the receiver sees separate chunks.
+        await new Promise<void>(resolve => raw.write(stream.subarray(pos, pos + n), () => resolve()))
+        pos += n
+      }
+      await waitFor(() => got.length === 2)
+      expect(got[0]!.data.equals(m1)).toBe(true)
+      expect(got[1]!.data.length).toBe(0)
+      conn.close()
+      raw.destroy()
+    }), { numRuns: 15 })
+  })
+
+  it('keeps a high-priority channel within a few packets of a saturating low-priority one', async () => {
+    // Record every write so we can see the order the scheduler chose, independent of kernel buffers.
+    const writes: Buffer[] = []
+    let writtenAtSend = -1
+    const recorder = new Duplex({
+      read () {},
+      write (chunk: Buffer, _enc, cb) { writes.push(chunk); setImmediate(cb) }
+    })
+    const conn = new MConnection(recorder, {
+      channels: [{ id: 0x01, priority: 1, sendQueueCapacity: 1000 }, { id: 0x02, priority: 10, sendQueueCapacity: 10 }]
+    })
+    open.push(conn)
+    for (let i = 0; i < 400; i++) conn.trySend(0x01, patternBytes(4096, i))
+    await waitFor(() => writes.length >= 5, 5000, 'saturation')
+    writtenAtSend = Buffer.concat(writes).length
+    expect(conn.trySend(0x02, Buffer.from('urgent'))).toBe(true)
+    await waitFor(() => Buffer.concat(writes).includes(Buffer.from('urgent')), 5000, 'urgent message')
+    const stream = Buffer.concat(writes)
+    const dec = new LengthDelimitedDecoder(2000)
+    let lowAfterSend = 0
+    let offset = 0
+    let found = false
+    dec.push(stream, body => {
+      offset += encodeUvarint(body.length).length + body.length
+      const p = decodePacket(body)
+      if (p.type !== 'msg' || offset <= writtenAtSend) return true
+      if (p.channelId === 0x02) { found = true; return false }
+      lowAfterSend++
+      return true
+    })
+    expect(found).toBe(true)
+    expect(lowAfterSend).toBeLessThanOrEqual(2)
+  })
+
+  it('answers pings and survives idle time with short keep-alive settings', async () => {
+    const [a, b] = await pair(three, { pingInterval: 40, pongTimeout: 30 })
+    await waitFor(() => a.status().pongsReceived >= 4 && b.status().pongsReceived >= 4, 5000, 'pongs')
+    expect(a.isClosed || b.isClosed).toBe(false)
+  })
+
+  it('closes with ERR_PONG_TIMEOUT when the peer never answers a ping', async () => {
+    const [conn, raw] = await facingRaw(three, { pingInterval: 50, pongTimeout: 30 })
+    raw.on('data', () => {}) // reads our pings, never answers
+    const [err] = await nextEvent<[Error]>(conn, 'close')
+    expect(err).toMatchObject({ code: 'ERR_PONG_TIMEOUT', name: 'PongTimeoutError' })
+  })
+
+  it('answers a raw ping with a pong', async () => {
+    const [, raw] = await facingRaw(three)
+    const got: Buffer[] = []
+    raw.on('data', (c: Buffer) => got.push(c))
+    raw.write(hex('020a00'))
+    await waitFor(() => toHex(Buffer.concat(got)).includes('021200'))
+  })
+
+  const badInputs: Array<[string, string, string]> = [
+    ['a packet on a channel we do not have', toHex(encodeDelimitedPacketMsg(0x55, true, Uint8Array.of(1))), 'ERR_UNKNOWN_CHANNEL'],
+    ['a negative channel id', toHex(protoTypes.Packet.encodeDelimited({ packet_msg: { channel_id: -5, eof: true } }).finish()), 'ERR_UNKNOWN_CHANNEL'],
+    ['a length prefix over the packet limit', toHex(encodeUvarint(1035)), 'ERR_MESSAGE_TOO_LARGE'],
+    ['a huge length prefix', 'ffffffff0f', 'ERR_MESSAGE_TOO_LARGE'],
+    ['a length prefix beyond 2^53', 'ffffffffffffffff7f', 'ERR_MALFORMED_MESSAGE'],
+    ['a Packet with nothing in its oneof', '00', 'ERR_MALFORMED_MESSAGE'],
+    ['garbage bytes', '05ffffffffff', 'ERR_MALFORMED_MESSAGE'],
+    ['an 11-byte varint', '8080808080808080808001', 'ERR_MALFORMED_MESSAGE']
+  ]
+  for (const [what, bytes, code] of badInputs) {
+    it(`closes with ${code} on ${what}, without an uncaught exception`, async () => {
+      const [conn, raw] = await facingRaw(three)
+      raw.write(hex(bytes))
+      const [err] = await nextEvent<[Error]>(conn, 'close')
+      expect(err).toMatchObject({ code })
+      expect(conn.isClosed).toBe(true)
+      await nextEvent(raw, 'close')
+    })
+  }
+
+  it('closes with ERR_CHANNEL_MESSAGE_TOO_LARGE before reassembling past recvMessageCapacity', async () => {
+    const [conn, raw] = await facingRaw([{ id: 1, priority: 1, recvMessageCapacity: 3000 }])
+    const got = collectMessages(conn)
+    raw.write(encodeDelimitedPacketMsg(1, true, new Uint8Array(1000)))
+    raw.write(encodeDelimitedPacketMsg(1, false, new Uint8Array(1024)))
+    raw.write(encodeDelimitedPacketMsg(1, false, new Uint8Array(1024)))
+    raw.write(encodeDelimitedPacketMsg(1, true, new Uint8Array(1000)))
+    const [err] = await nextEvent<[Error]>(conn, 'close')
+    expect(err).toMatchObject({ code: 'ERR_CHANNEL_MESSAGE_TOO_LARGE', channelId: 1 })
+    expect(got.map(m => m.data.length)).toEqual([1000])
+  })
+
+  it('reports the peer closing as ERR_CONNECTION_CLOSED', async () => {
+    const [conn, raw] = await facingRaw(three)
+    raw.end()
+    const [err] = await nextEvent<[Error]>(conn, 'close')
+    expect(err).toMatchObject({ code: 'ERR_CONNECTION_CLOSED' })
+  })
+
+  it('send and trySend refuse unknown channels, full queues, timeouts and closed connections', async () => {
+    const [a, b] = await pair([{ id: 1, priority: 1, sendQueueCapacity: 1 }])
+    b.pause()
+    expect(await a.send(9, Uint8Array.of(1))).toBe(false)
+    expect(a.trySend(9, Uint8Array.of(1))).toBe(false)
+    // Fill the socket until the writer blocks; then the one-slot queue stays full.
+    const big = new Uint8Array(1 << 20)
+    while (a.trySend(1, big) || (await a.send(1, big, { timeout: 100 }))) { /* fill */ }
+    expect(a.canSend(1)).toBe(false)
+    expect(a.trySend(1, Uint8Array.of(1))).toBe(false)
+    expect(await a.send(1, Uint8Array.of(1), { timeout: 30 })).toBe(false)
+    const ac = new AbortController()
+    const aborted = a.send(1, Uint8Array.of(1), { signal: ac.signal, timeout: 10_000 })
+    ac.abort()
+    expect(await aborted).toBe(false)
+    const waiting = a.send(1, Uint8Array.of(1), { timeout: 10_000 })
+    a.close()
+    expect(await waiting).toBe(false)
+    expect(await a.send(1, Uint8Array.of(1))).toBe(false)
+    expect(a.trySend(1, Uint8Array.of(1))).toBe(false)
+  })
+
+  it('a waiting send is queued as soon as room appears, in order', async () => {
+    const [a, b] = await pair([{ id: 1, priority: 1, sendQueueCapacity: 1 }])
+    const got = collectMessages(b)
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => a.send(1, Buffer.from(`m${i}`))))
+    expect(results.every(Boolean)).toBe(true)
+    await waitFor(() => got.length === 50)
+    expect(got.map(m => m.data.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`))
+  })
+
+  it('pause() stops delivery until resume(), then everything arrives in order', async () => {
+    const [a, b] = await pair([{ id: 1, priority: 1, sendQueueCapacity: 100 }])
+    const got: string[] = []
+    b.on('message', (_ch, data) => { got.push(data.toString()); if (got.length === 1) b.pause() })
+    for (let i = 0; i < 20; i++) a.trySend(1, Buffer.from(`m${i}`))
+    await waitFor(() => a.status().channels[0]!.messagesSent === 20)
+    await waitFor(() => got.length >= 1)
+    // Give the paused side a round trip of the peer's traffic to prove it does not deliver.
+    const probe = await a.send(1, Buffer.from('last'))
+    expect(probe).toBe(true)
+    await waitFor(() => a.status().channels[0]!.messagesSent === 21)
+    expect(got).toEqual(['m0'])
+    b.resume()
+    await waitFor(() => got.length === 21)
+    expect(got).toEqual([...Array.from({ length: 20 }, (_, i) => `m${i}`), 'last'])
+  })
+
+  it('stop() delivers everything queued, then closes both ends', async () => {
+    const [a, b] = await pair([{ id: 1, priority: 1, sendQueueCapacity: 500 }, { id: 2, priority: 2, sendQueueCapacity: 500 }])
+    const got = collectMessages(b)
+    let n = 0
+    for (let i = 0; i < 300; i++) {
+      if (a.trySend(1 + (i % 2), patternBytes(3000, i))) n++
+    }
+    expect(n).toBe(300)
+    const bClosed = nextEvent<[Error | undefined]>(b, 'close')
+    await a.stop()
+    expect(a.isClosed).toBe(true)
+    expect(await a.send(1, Uint8Array.of(1))).toBe(false)
+    expect(got.length).toBe(300)
+    expect(got.every((m, i) => m.data.length === 3000)).toBe(true)
+    const [reason] = await bClosed
+    expect(reason).toMatchObject({ code: 'ERR_CONNECTION_CLOSED' })
+  })
+
+  it('honours a send rate limit (a lower bound on elapsed time, not a speed assertion)', async () => {
+    const rate = 400_000
+    const [a, b] = await pair([{ id: 1, priority: 1, sendQueueCapacity: 100 }], { sendRate: rate }, {})
+    const got = collectMessages(b)
+    const t0 = performance.now()
+    for (let i = 0; i < 20; i++) expect(await a.send(1, new Uint8Array(10_000))).toBe(true)
+    await waitFor(() => got.length === 20)
+    const elapsed = performance.now() - t0
+    // 200 kB at 400 kB/s with a 40 kB burst cannot finish in under (200k - 40k) / 400k = 400 ms.
+    expect(elapsed).toBeGreaterThanOrEqual(380)
+    expect(a.status().bytesSent).toBeGreaterThan(200_000)
+  })
+
+  it('honours a receive rate limit by pausing reads', async () => {
+    const rate = 400_000
+    const [a, b] = await pair([{ id: 1, priority: 1, sendQueueCapacity: 100 }], {}, { recvRate: rate })
+    const got = collectMessages(b)
+    const t0 = performance.now()
+    for (let i = 0; i < 20; i++) a.trySend(1, new Uint8Array(10_000))
+    await waitFor(() => got.length === 20)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(380)
+  })
+
+  it('validates options with messages that name the option', () => {
+    const s = new PassThrough()
+    expect(() => new MConnection(s, { channels: [] })).toThrow(/at least one channel/)
+    expect(() => new MConnection(s, { channels: [{ id: 1, priority: 0 }] })).toThrow(/priority/)
+    expect(() => new MConnection(s, { channels: [{ id: 256, priority: 1 }] })).toThrow(/0–255/)
+    expect(() => new MConnection(s, { channels: [{ id: 1, priority: 1 }, { id: 1, priority: 2 }] })).toThrow(/duplicate/)
+    expect(() => new MConnection(s, { channels: [{ id: 1, priority: 1 }], pingInterval: 10, pongTimeout: 10 })).toThrow(/pongTimeout/)
+    expect(() => new MConnection(s, { channels: [{ id: 1, priority: 1 }], sendRate: -1 })).toThrow(/sendRate/)
+  })
+
+  it('computes its read limit from its channel ids (0x80 and up take a longer varint)', () => {
+    const s = new PassThrough()
+    const c1 = new MConnection(s, { channels: [{ id: 0x7f, priority: 1 }] })
+    const c2 = new MConnection(s, { channels: [{ id: 0x80, priority: 1 }] })
+    expect(c1.maxPacketSize).toBe(1034)
+    expect(c2.maxPacketSize).toBe(1035)
+    c1.close(); c2.close()
+  })
+})
