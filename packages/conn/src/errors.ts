@@ -42,3 +42,76 @@ export class StreamError extends SwitchyardError {
 export const connErrorCodes = [
   'ERR_UNKNOWN_CHANNEL', 'ERR_CHANNEL_MESSAGE_TOO_LARGE', 'ERR_PONG_TIMEOUT', 'ERR_CONNECTION_CLOSED', 'ERR_STREAM'
 ] as const
+
+/** The handshake did not finish within its time limit. `stage` says where it stopped. */
+export class HandshakeTimeoutError extends SwitchyardError {
+  readonly stage: string
+  constructor (timeoutMs: number, stage: string) {
+    super('ERR_HANDSHAKE_TIMEOUT', `handshake timed out after ${timeoutMs} ms during ${stage}`)
+    this.stage = stage
+  }
+}
+
+/** The caller's AbortSignal fired. Named AbortError, as DOM and Node code expect. */
+export class AbortError extends SwitchyardError {
+  constructor (message = 'the operation was aborted', options?: { cause?: unknown }) {
+    super('ERR_ABORTED', message, options)
+    this.name = 'AbortError'
+  }
+}
+
+/** The peer's ephemeral key message was not a 32-byte X25519 public key. */
+export class BadEphemeralKeyError extends SwitchyardError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_BAD_EPHEMERAL_KEY', message, options)
+  }
+}
+
+/** The X25519 shared secret was all zero: the peer sent a low-order point. */
+export class LowOrderKeyError extends SwitchyardError {
+  constructor () {
+    super('ERR_LOW_ORDER_KEY', 'the peer sent a low-order ephemeral key (all-zero shared secret)')
+  }
+}
+
+/** The peer authenticated with a key type other than ed25519. */
+export class UnsupportedKeyTypeError extends SwitchyardError {
+  readonly keyType: string
+  constructor (keyType: string) {
+    super('ERR_UNSUPPORTED_KEY_TYPE', `the peer's identity key is ${keyType}; only ed25519 is accepted`)
+    this.keyType = keyType
+  }
+}
+
+/** The peer's signature over the handshake challenge did not verify. */
+export class BadSignatureError extends SwitchyardError {
+  constructor (message = "the peer's signature over the handshake challenge does not verify") {
+    super('ERR_BAD_SIGNATURE', message)
+  }
+}
+
+/** A SecretConnection frame failed authentication (tampered, replayed or out of order). */
+export class FrameAuthError extends SwitchyardError {
+  constructor (nonce: bigint) {
+    super('ERR_FRAME_AUTH', `SecretConnection frame ${nonce} failed authentication`)
+  }
+}
+
+/** A SecretConnection frame declared more than 1024 data bytes. */
+export class FrameTooLongError extends SwitchyardError {
+  constructor (length: number) {
+    super('ERR_FRAME_TOO_LONG', `SecretConnection frame declares ${length} data bytes, more than 1024`)
+  }
+}
+
+/** 2^64 frames were sent or received with one key: the connection must end. */
+export class NonceOverflowError extends SwitchyardError {
+  constructor () {
+    super('ERR_NONCE_OVERFLOW', 'SecretConnection nonce counter exhausted')
+  }
+}
+
+export const handshakeErrorCodes = [
+  'ERR_HANDSHAKE_TIMEOUT', 'ERR_ABORTED', 'ERR_BAD_EPHEMERAL_KEY', 'ERR_LOW_ORDER_KEY', 'ERR_UNSUPPORTED_KEY_TYPE',
+  'ERR_BAD_SIGNATURE', 'ERR_FRAME_AUTH', 'ERR_FRAME_TOO_LONG', 'ERR_NONCE_OVERFLOW'
+] as const

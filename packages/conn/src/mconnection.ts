@@ -167,6 +167,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     stream.on('end', this.onEnd)
     stream.on('error', this.onStreamError)
     stream.on('close', this.onStreamClose)
+    // A handshake reader may have left the stream paused with bytes put back; start reading them.
+    stream.resume()
 
     this.pingTimer = setInterval(this.onPingTick, opts.pingInterval)
     this.statsTimer = setInterval(this.onStatsTick, STATS_PERIOD_MS)
