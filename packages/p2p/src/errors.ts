@@ -1,0 +1,81 @@
+import { SwitchyardError } from '@switchyard/wire'
+
+/** node_key.json is missing a field, has the wrong key type, or its key bytes do not agree. */
+export class NodeKeyFileError extends SwitchyardError {
+  readonly path: string
+  constructor (path: string, problem: string, options?: { cause?: unknown }) {
+    super('ERR_NODE_KEY_FILE', `${path}: ${problem}`, options)
+    this.path = path
+  }
+}
+
+/** A file we must not overwrite already exists. */
+export class FileExistsError extends SwitchyardError {
+  readonly path: string
+  constructor (path: string) {
+    super('ERR_FILE_EXISTS', `${path} already exists; refusing to overwrite it`)
+    this.path = path
+  }
+}
+
+/** A peer's NodeInfo breaks one of the validation rules; `field` names it. */
+export class InvalidNodeInfoError extends SwitchyardError {
+  readonly field: string
+  constructor (field: string, problem: string) {
+    super('ERR_INVALID_NODE_INFO', `invalid NodeInfo ${field}: ${problem}`)
+    this.field = field
+  }
+}
+
+/** The peer is on another chain. */
+export class WrongNetworkError extends SwitchyardError {
+  readonly ours: string
+  readonly theirs: string
+  constructor (ours: string, theirs: string) {
+    super('ERR_WRONG_NETWORK', `peer is on network ${JSON.stringify(theirs)}, we are on ${JSON.stringify(ours)}`)
+    this.ours = ours
+    this.theirs = theirs
+  }
+}
+
+/** The peer speaks another block protocol version. */
+export class WrongBlockVersionError extends SwitchyardError {
+  readonly ours: number
+  readonly theirs: number
+  constructor (ours: number, theirs: number) {
+    super('ERR_WRONG_BLOCK_VERSION', `peer is on block protocol version ${theirs}, we are on ${ours}`)
+    this.ours = ours
+    this.theirs = theirs
+  }
+}
+
+/** We and the peer share no channel. */
+export class NoCommonChannelError extends SwitchyardError {
+  constructor (ours: Uint8Array, theirs: Uint8Array) {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase()
+    super('ERR_NO_COMMON_CHANNEL', `peer has no channel in common with us (ours: ${hex(ours)}; theirs: ${hex(theirs) || 'none'})`)
+  }
+}
+
+/** The authenticated key does not belong to the ID we dialed, or to the ID in the peer's NodeInfo. */
+export class PeerIdMismatchError extends SwitchyardError {
+  readonly expected: string
+  readonly actual: string
+  constructor (what: string, expected: string, actual: string) {
+    super('ERR_PEER_ID_MISMATCH', `${what}: expected ${expected}, the peer authenticated as ${actual}`)
+    this.expected = expected
+    this.actual = actual
+  }
+}
+
+/** We connected to ourselves (the same node ID). */
+export class SelfConnectionError extends SwitchyardError {
+  constructor (id: string) {
+    super('ERR_SELF_CONNECTION', `connected to ourselves (${id})`)
+  }
+}
+
+export const p2pErrorCodes = [
+  'ERR_NODE_KEY_FILE', 'ERR_FILE_EXISTS', 'ERR_INVALID_NODE_INFO', 'ERR_WRONG_NETWORK', 'ERR_WRONG_BLOCK_VERSION',
+  'ERR_NO_COMMON_CHANNEL', 'ERR_PEER_ID_MISMATCH', 'ERR_SELF_CONNECTION'
+] as const

@@ -1,0 +1,6 @@
+export * from './errors.js'
+export * from './atomic-file.js'
+export * from './host-port.js'
+export * from './node-key.js'
+export * from './node-info.js'
+export * from './upgrade.js'
