@@ -37,7 +37,7 @@ describe('Merlin transcript', () => {
     const t = new Transcript(v.complex.transcript)
     t.appendMessage('step1', 'some data')
     const data = new Uint8Array(1024).fill(0x63)
-    let c = new Uint8Array(0)
+    let c: Uint8Array = new Uint8Array(0)
     for (let i = 0; i < 32; i++) {
       c = t.challengeBytes('challenge', 32)
       t.appendMessage('bigdata', data)
