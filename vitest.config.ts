@@ -5,12 +5,17 @@ import { fileURLToPath } from 'node:url'
 // Tests import workspace packages from their TypeScript sources, so `vitest` needs no build step.
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
 const alias = Object.fromEntries(
-  readdirSync(packagesDir).map(name => [`@switchyard/${name}`, `${packagesDir}${name}/src/index.ts`])
+  readdirSync(packagesDir).map(name => [name === 'switchyard' ? name : `@switchyard/${name}`, `${packagesDir}${name}/src/index.ts`])
 )
+
+// .ci/run asks for a JSON report too, to print the "N passed, N failed" line.
+const jsonReport = process.env.SWITCHYARD_VITEST_JSON
 
 export default defineConfig({
   resolve: { alias },
   test: {
+    reporters: jsonReport !== undefined ? ['default', 'json'] : ['default'],
+    ...(jsonReport !== undefined ? { outputFile: { json: jsonReport } } : {}),
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,

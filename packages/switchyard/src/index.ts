@@ -1,0 +1,1 @@
+export { runDemo, type DemoResult } from './demo.js'
