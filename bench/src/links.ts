@@ -1,6 +1,7 @@
 /**
- * The transports under test, each reduced to a Link: two sides that can send bytes (with
- * back-pressure) and report what they receive. Both ends live in this process.
+ * The transports under test, each reduced to sides that send bytes (with back-pressure) and report
+ * what they receive. A kind can listen and dial, so both ends can live in one thread (a Link) or the
+ * receiver can run in a worker thread on the other core (see pair.ts).
  */
 import net from 'node:net'
 import { once } from 'node:events'
@@ -12,39 +13,31 @@ export interface Side {
   send: (data: Uint8Array) => boolean
   drained: () => Promise<void>
   onReceive: (cb: (data: Uint8Array) => void) => void
-}
-
-export interface Link {
-  a: Side
-  b: Side
   close: () => Promise<void>
 }
 
-export async function tcpPair (): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const port = (server.address() as net.AddressInfo).port
-  const accepted = once(server, 'connection')
-  const client = net.connect(port, '127.0.0.1')
-  await once(client, 'connect')
-  const [serverSide] = await accepted as [net.Socket]
-  server.close()
-  for (const s of [client, serverSide]) s.setNoDelay(true)
-  return [client, serverSide]
+export interface Link { a: Side, b: Side, close: () => Promise<void> }
+
+export type Kind = 'raw' | 'mconn' | 'secret:sodium-native' | 'secret:node:crypto' | 'libp2p'
+
+export interface Listener { addr: string, accepted: Promise<Side>, close: () => Promise<void> }
+
+export function kindName (kind: Kind): string {
+  switch (kind) {
+    case 'raw': return 'raw net socket'
+    case 'mconn': return 'MConnection plaintext'
+    case 'libp2p': return 'js-libp2p tcp+noise+yamux'
+    default: return `MConnection encrypted (${kind.slice('secret:'.length)})`
+  }
 }
 
 function socketSide (s: net.Socket): Side {
   return {
     send: data => s.write(data),
     drained: async () => { await once(s, 'drain') },
-    onReceive: cb => { s.on('data', cb) }
+    onReceive: cb => { s.on('data', cb) },
+    close: async () => { s.destroy() }
   }
-}
-
-export async function rawLink (): Promise<Link> {
-  const [a, b] = await tcpPair()
-  return { a: socketSide(a), b: socketSide(b), close: async () => { a.destroy(); b.destroy() } }
 }
 
 const CH = 0x60
@@ -59,30 +52,51 @@ function mconnSide (m: MConnection): Side {
       return false
     },
     drained: async () => { await pending },
-    onReceive: cb => { m.on('message', (_ch, data) => cb(data)) }
+    onReceive: cb => { m.on('message', (_ch, data) => cb(data)) },
+    close: async () => { m.close() }
   }
 }
 
-export async function mconnLink (encrypted: false | AeadName): Promise<Link> {
-  const [sa, sb] = await tcpPair()
-  let a: MConnection
-  let b: MConnection
-  if (encrypted === false) {
-    a = new MConnection(sa, { channels })
-    b = new MConnection(sb, { channels })
-  } else {
-    const [ca, cb] = await Promise.all([
-      secretHandshake(sa, NodeKey.generate(), { aead: encrypted }),
-      secretHandshake(sb, NodeKey.generate(), { aead: encrypted })
-    ])
-    a = new MConnection(ca, { channels })
-    b = new MConnection(cb, { channels })
-  }
-  return { a: mconnSide(a), b: mconnSide(b), close: async () => { a.close(); b.close() } }
+async function upgradeSocket (kind: Kind, s: net.Socket): Promise<Side> {
+  s.setNoDelay(true)
+  if (kind === 'raw') return socketSide(s)
+  if (kind === 'mconn') return mconnSide(new MConnection(s, { channels }))
+  const aead = kind.slice('secret:'.length) as AeadName
+  const conn = await secretHandshake(s, NodeKey.generate(), { aead })
+  return mconnSide(new MConnection(conn, { channels }))
 }
 
-/** js-libp2p 3.x: TCP + Noise + Yamux, one stream. */
-export async function libp2pLink (): Promise<Link> {
+export async function listen (kind: Kind): Promise<Listener> {
+  if (kind === 'libp2p') return await libp2pListen()
+  const server = net.createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const accepted = new Promise<Side>((resolve, reject) => {
+    server.once('connection', s => { upgradeSocket(kind, s).then(resolve, reject) })
+  })
+  return { addr: String((server.address() as net.AddressInfo).port), accepted, close: async () => { server.close() } }
+}
+
+export async function dial (kind: Kind, addr: string): Promise<Side> {
+  if (kind === 'libp2p') return await libp2pDial(addr)
+  const s = net.connect(Number(addr), '127.0.0.1')
+  await once(s, 'connect')
+  return await upgradeSocket(kind, s)
+}
+
+/** Both ends in this thread. */
+export async function link (kind: Kind): Promise<Link> {
+  const l = await listen(kind)
+  const [a, b] = await Promise.all([dial(kind, l.addr), l.accepted])
+  await l.close()
+  return { a, b, close: async () => { await a.close(); await b.close() } }
+}
+
+// ---- js-libp2p 3.x: TCP + Noise + Yamux, one stream ----
+
+const PROTOCOL = '/switchyard-bench/1.0.0'
+
+async function libp2pNode (): Promise<any> {
   // js-libp2p 3 calls Promise.withResolvers, which Node 20 lacks.
   const P = Promise as unknown as { withResolvers?: () => unknown }
   P.withResolvers ??= function <T> () {
@@ -95,27 +109,40 @@ export async function libp2pLink (): Promise<Link> {
   const { tcp } = await import('@libp2p/tcp')
   const { noise } = await import('@chainsafe/libp2p-noise')
   const { yamux } = await import('@chainsafe/libp2p-yamux')
-  const make = async (): Promise<Awaited<ReturnType<typeof createLibp2p>>> => await createLibp2p({
+  return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()]
   })
-  const [na, nb] = await Promise.all([make(), make()])
-  const inbound = new Promise<unknown>(resolve => {
-    void nb.handle('/switchyard-bench/1.0.0', (stream) => { resolve(stream) })
-  })
-  const sa = await na.dialProtocol(nb.getMultiaddrs()[0]!, '/switchyard-bench/1.0.0')
-  const sb = await inbound as typeof sa
-  const side = (s: typeof sa): Side => ({
+}
+
+function streamSide (s: any, node: any): Side {
+  return {
     send: data => s.send(data),
-    drained: async () => { await once(s as unknown as EventTarget, 'drain') },
+    // @libp2p/utils' onDrain() stays resolved after the first drain; wait for the event instead.
+    drained: async () => { await once(s as EventTarget, 'drain') },
     onReceive: cb => {
-      s.addEventListener('message', (evt) => {
+      s.addEventListener('message', (evt: { data: Uint8Array | { subarray: () => Uint8Array } }) => {
         const d = evt.data
         cb(d instanceof Uint8Array ? d : d.subarray())
       })
-    }
+    },
+    close: async () => { await node.stop() }
+  }
+}
+
+async function libp2pListen (): Promise<Listener> {
+  const node = await libp2pNode()
+  const accepted = new Promise<Side>(resolve => {
+    void node.handle(PROTOCOL, (stream: unknown) => { resolve(streamSide(stream, node)) })
   })
-  return { a: side(sa), b: side(sb), close: async () => { await Promise.all([na.stop(), nb.stop()]) } }
+  return { addr: node.getMultiaddrs()[0].toString(), accepted, close: async () => {} }
+}
+
+async function libp2pDial (addr: string): Promise<Side> {
+  const node = await libp2pNode()
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  const stream = await node.dialProtocol(multiaddr(addr), PROTOCOL)
+  return streamSide(stream, node)
 }

@@ -3,13 +3,14 @@
  * (so sealing and opening share the machine's cores). Prints one JSON line per measurement and run,
  * then a table of medians and of ratios to the raw-socket and js-libp2p baselines from this run.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake] [--aead sodium-native|node:crypto]
  */
 import net from 'node:net'
 import os from 'node:os'
 import { availableAeads, createAead, type AeadName } from '@switchyard/conn'
 import { NodeKey, makeNodeInfo, upgradeToPeer } from '@switchyard/p2p'
-import { libp2pLink, mconnLink, rawLink, tcpPair, type Link } from './links.js'
+import { kindName, link, type Kind } from './links.js'
+import { pairThroughput } from './pair.js'
 import { bulk, echoRtt, median, messageRate } from './measures.js'
 
 const args = process.argv.slice(2)
@@ -18,8 +19,9 @@ const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
 const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake').split(','))
 const MiB = 1024 * 1024
+const aeads = availableAeads().filter(a => arg('--aead', a) === a)
 
-interface Row { name: string, bulkMBs?: number, msgsPerSec?: number, rttP50us?: number, rttP99us?: number, other?: Record<string, number> }
+interface Row { name: string, bulkMBs?: number, msgsPerSec?: number, pairBulkMBs?: number, pairMsgsPerSec?: number, rttP50us?: number, rttP99us?: number, other?: Record<string, number> }
 const results = new Map<string, Row[]>()
 
 function record (row: Row): void {
@@ -27,18 +29,24 @@ function record (row: Row): void {
   results.set(row.name, [...(results.get(row.name) ?? []), row])
 }
 
-async function linkMeasures (name: string, make: () => Promise<Link>, bulkBytes: number, msgCount: number): Promise<void> {
+async function linkMeasures (kind: Kind, bulkBytes: number, msgCount: number): Promise<void> {
+  const name = kindName(kind)
   for (let run = 0; run < RUNS; run++) {
-    let link = await make()
-    const b = await bulk(link, 64 * 1024, bulkBytes)
-    await link.close()
-    link = await make()
-    const m = await messageRate(link, 200, msgCount)
-    await link.close()
-    link = await make()
-    const r = await echoRtt(link, 100, QUICK ? 300 : 2000)
-    await link.close()
-    record({ name, bulkMBs: b.mbPerSec, msgsPerSec: m.msgsPerSec, rttP50us: r.p50us, rttP99us: r.p99us })
+    let l = await link(kind)
+    const b = await bulk(l, 64 * 1024, bulkBytes)
+    await l.close()
+    l = await link(kind)
+    const m = await messageRate(l, 200, msgCount)
+    await l.close()
+    l = await link(kind)
+    const r = await echoRtt(l, 100, QUICK ? 300 : 2000)
+    await l.close()
+    const pb = await pairThroughput(kind, 64 * 1024, bulkBytes)
+    const pm = await pairThroughput(kind, 200, 200 * msgCount)
+    record({
+      name, bulkMBs: b.mbPerSec, msgsPerSec: m.msgsPerSec, rttP50us: r.p50us, rttP99us: r.p99us,
+      pairBulkMBs: pb.mbPerSec, pairMsgsPerSec: msgCount / pm.seconds
+    })
   }
 }
 
@@ -98,17 +106,14 @@ function fmt (x: number | undefined, digits = 0): string {
 
 async function main (): Promise<void> {
   const started = new Date()
-  const [ta] = await tcpPair(); ta.destroy()
   const bulkBytes = QUICK ? 32 * MiB : 256 * MiB
   const encBulk = QUICK ? 16 * MiB : 128 * MiB
   const msgCount = QUICK ? 50_000 : 300_000
-  if (ONLY.has('aead')) for (const a of availableAeads()) aeadCeiling(a)
-  if (ONLY.has('raw')) await linkMeasures('raw net socket', rawLink, bulkBytes, msgCount)
-  if (ONLY.has('mconn')) await linkMeasures('MConnection plaintext', async () => await mconnLink(false), bulkBytes, msgCount)
-  if (ONLY.has('secret')) {
-    for (const a of availableAeads()) await linkMeasures(`MConnection encrypted (${a})`, async () => await mconnLink(a), encBulk, msgCount)
-  }
-  if (ONLY.has('libp2p')) await linkMeasures('js-libp2p tcp+noise+yamux', libp2pLink, encBulk, QUICK ? 20_000 : 100_000)
+  if (ONLY.has('aead')) for (const a of aeads) aeadCeiling(a)
+  if (ONLY.has('raw')) await linkMeasures('raw', bulkBytes, msgCount)
+  if (ONLY.has('mconn')) await linkMeasures('mconn', bulkBytes, msgCount)
+  if (ONLY.has('secret')) for (const a of aeads) await linkMeasures(`secret:${a}`, encBulk, msgCount)
+  if (ONLY.has('libp2p')) await linkMeasures('libp2p', encBulk, QUICK ? 20_000 : 100_000)
   if (ONLY.has('handshake')) await handshakeRate()
 
   const med = (name: string, f: (r: Row) => number | undefined): number | undefined => {
@@ -117,16 +122,18 @@ async function main (): Promise<void> {
   }
   const raw = 'raw net socket'
   const lp = 'js-libp2p tcp+noise+yamux'
-  console.log(`\nSwitchyard bench, ${started.toISOString()}, node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; medians of ${RUNS} runs; both ends in one process\n`)
-  console.log('| transport | bulk MB/s (64 KiB msgs) | ×raw | ×libp2p | 200-B msgs/s | ×libp2p | RTT p50 µs | ×raw | RTT p99 µs |')
-  console.log('|---|---|---|---|---|---|---|---|---|')
+  console.log(`\nSwitchyard bench, ${started.toISOString()}, node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; medians of ${RUNS} runs`)
+  console.log('"same" = both ends in one thread; "pair" = receiver in a worker thread (its own core)\n')
+  console.log('| transport | bulk MB/s same | ×raw | ×libp2p | bulk MB/s pair | ×raw | ×libp2p | 200-B msgs/s same | ×libp2p | 200-B msgs/s pair | RTT p50 µs | ×raw | RTT p99 µs |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const name of results.keys()) {
     const b = med(name, r => r.bulkMBs)
     if (b === undefined) continue
     const m = med(name, r => r.msgsPerSec)
     const p50 = med(name, r => r.rttP50us)
     const ratio = (x: number | undefined, y: number | undefined, d = 2): string => x !== undefined && y !== undefined ? fmt(x / y, d) : ''
-    console.log(`| ${name} | ${fmt(b)} | ${ratio(b, med(raw, r => r.bulkMBs))} | ${ratio(b, med(lp, r => r.bulkMBs))} | ${fmt(m)} | ${ratio(m, med(lp, r => r.msgsPerSec))} | ${fmt(p50)} | ${ratio(p50, med(raw, r => r.rttP50us))} | ${fmt(med(name, r => r.rttP99us))} |`)
+    const pb = med(name, r => r.pairBulkMBs)
+    console.log(`| ${name} | ${fmt(b)} | ${ratio(b, med(raw, r => r.bulkMBs))} | ${ratio(b, med(lp, r => r.bulkMBs))} | ${fmt(pb)} | ${ratio(pb, med(raw, r => r.pairBulkMBs))} | ${ratio(pb, med(lp, r => r.pairBulkMBs))} | ${fmt(m)} | ${ratio(m, med(lp, r => r.msgsPerSec))} | ${fmt(med(name, r => r.pairMsgsPerSec))} | ${fmt(p50)} | ${ratio(p50, med(raw, r => r.rttP50us))} | ${fmt(med(name, r => r.rttP99us))} |`)
   }
   for (const name of results.keys()) {
     const rows = results.get(name)!

@@ -15,7 +15,10 @@ export type AeadName = 'sodium-native' | 'node:crypto'
 
 export const TAG_SIZE = 16
 
-/** Seals/opens with one fixed key; the nonce is passed per call. */
+/**
+ * Seals/opens with one fixed key; the nonce is passed per call. `out` may be the same memory as the
+ * input (in-place), which the frame code relies on; both implementations allow it.
+ */
 export interface FrameAead {
   readonly name: AeadName
   /** Writes ciphertext‖tag (plaintext.length + 16 bytes) into `out`. */
@@ -79,18 +82,20 @@ function nodeAead (key: Buffer): FrameAead {
     name: 'node:crypto',
     seal (out, plaintext, nonce) {
       const c = crypto.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE })
-      const n = c.update(plaintext).copy(out, 0)
+      const body = c.update(plaintext)
       c.final()
-      c.getAuthTag().copy(out, n)
+      out.set(body, 0)
+      out.set(c.getAuthTag(), body.length)
     },
     open (out, sealed, nonce) {
       const body = sealed.length - TAG_SIZE
       const d = crypto.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE })
       d.setAuthTag(sealed.subarray(body))
       try {
-        const n = d.update(sealed.subarray(0, body)).copy(out, 0)
+        const plain = d.update(sealed.subarray(0, body))
         d.final()
-        return n === body
+        out.set(plain, 0)
+        return plain.length === body
       } catch {
         return false
       }

@@ -72,7 +72,6 @@ export class SecretConnection extends Duplex {
   private readonly opener: FrameAead
   private readonly sendNonce: FrameNonce
   private readonly recvNonce: FrameNonce
-  private readonly frame = Buffer.alloc(FRAME_SIZE)
   private readonly partial = Buffer.allocUnsafe(SEALED_FRAME_SIZE)
   private partialLen = 0
   private pendingCallback: ((err?: Error | null) => void) | undefined
@@ -127,19 +126,26 @@ export class SecretConnection extends Duplex {
     cb(err)
   }
 
+  /**
+   * Lays each frame out in place in the output buffer (length, data, zero padding) and seals it
+   * there: one copy of the data, no per-frame Buffer objects (plain Uint8Array views are cheap).
+   */
   private sealAndSend (data: Buffer, cb: (err?: Error | null) => void): void {
     const len = data.length
     if (len === 0) { cb(); return }
     const frames = Math.ceil(len / DATA_MAX_SIZE)
     const out = Buffer.allocUnsafe(frames * SEALED_FRAME_SIZE)
-    const frame = this.frame
+    const ab = out.buffer
+    const base = out.byteOffset
+    const src = new Uint8Array(data.buffer, data.byteOffset, len)
     try {
       for (let i = 0, off = 0; i < frames; i++, off += DATA_MAX_SIZE) {
         const n = Math.min(DATA_MAX_SIZE, len - off)
-        frame.writeUInt32LE(n, 0)
-        data.copy(frame, DATA_LEN_SIZE, off, off + n)
-        if (n < DATA_MAX_SIZE) frame.fill(0, DATA_LEN_SIZE + n)
-        this.sealer.seal(out.subarray(i * SEALED_FRAME_SIZE, (i + 1) * SEALED_FRAME_SIZE), frame, this.sendNonce.bytes)
+        const at = i * SEALED_FRAME_SIZE
+        out.writeUInt32LE(n, at)
+        out.set(src.subarray(off, off + n), at + DATA_LEN_SIZE)
+        if (n < DATA_MAX_SIZE) out.fill(0, at + DATA_LEN_SIZE + n, at + FRAME_SIZE)
+        this.sealer.seal(new Uint8Array(ab, base + at, SEALED_FRAME_SIZE), new Uint8Array(ab, base + at, FRAME_SIZE), this.sendNonce.bytes)
         this.sendNonce.increment()
       }
     } catch (err) {
@@ -158,6 +164,10 @@ export class SecretConnection extends Duplex {
 
   // ---- reading ----
 
+  /**
+   * Opens every complete frame in place in the socket's chunk (which we own) and gathers the data
+   * of all of them into one buffer: one copy of the data per frame, no per-frame Buffer objects.
+   */
   private readonly onData = (chunk: Buffer): void => {
     let pos = 0
     const total = this.partialLen + chunk.length
@@ -167,24 +177,26 @@ export class SecretConnection extends Duplex {
       this.partialLen += chunk.length
       return
     }
-    // Open every complete frame into one buffer and compact the data to its front.
-    const out = Buffer.allocUnsafe(frames * FRAME_SIZE)
+    const out = Buffer.allocUnsafe(frames * DATA_MAX_SIZE)
     let cursor = 0
     for (let i = 0; i < frames; i++) {
-      let sealed: Buffer
+      let frame: Buffer
+      let at: number
       if (this.partialLen > 0) {
         const need = SEALED_FRAME_SIZE - this.partialLen
         chunk.copy(this.partial, this.partialLen, 0, need)
         pos = need
         this.partialLen = 0
-        sealed = this.partial
+        frame = this.partial
+        at = 0
       } else {
-        sealed = chunk.subarray(pos, pos + SEALED_FRAME_SIZE)
+        frame = chunk
+        at = pos
         pos += SEALED_FRAME_SIZE
       }
-      const at = i * FRAME_SIZE
-      const plain = out.subarray(at, at + FRAME_SIZE)
-      if (!this.opener.open(plain, sealed, this.recvNonce.bytes)) {
+      const ab = frame.buffer
+      const base = frame.byteOffset + at
+      if (!this.opener.open(new Uint8Array(ab, base, FRAME_SIZE), new Uint8Array(ab, base, SEALED_FRAME_SIZE), this.recvNonce.bytes)) {
         this.fail(new FrameAuthError(this.recvNonce.value))
         return
       }
@@ -194,12 +206,12 @@ export class SecretConnection extends Duplex {
         this.fail(err as SwitchyardError)
         return
       }
-      const n = plain.readUInt32LE(0)
+      const n = frame.readUInt32LE(at)
       if (n > DATA_MAX_SIZE) {
         this.fail(new FrameTooLongError(n))
         return
       }
-      out.copyWithin(cursor, at + DATA_LEN_SIZE, at + DATA_LEN_SIZE + n)
+      out.set(new Uint8Array(ab, base + DATA_LEN_SIZE, n), cursor)
       cursor += n
     }
     const rest = chunk.length - pos
