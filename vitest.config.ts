@@ -16,7 +16,7 @@ export default defineConfig({
   test: {
     reporters: jsonReport !== undefined ? ['default', 'json'] : ['default'],
     ...(jsonReport !== undefined ? { outputFile: { json: jsonReport } } : {}),
-    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'interop/test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks'

@@ -1,0 +1,281 @@
+// cometbft-peer runs a real CometBFT p2p Switch (CometBFT's own packages, v0.38) on loopback so that
+// Switchyard's tests can talk to it. It prints one JSON object per line on stdout:
+//
+//	{"event":"listening","id":…,"addr":"id@127.0.0.1:port"}
+//	{"event":"peer_added","id":…,"remote":…,"moniker":…,"outbound":bool}
+//	{"event":"peer_removed","id":…,"reason":…}
+//	{"event":"received","id":…,"channel":…,"size":…,"sha256":…}
+//	{"event":"log","level":…,"msg":…,"kv":{…}}   (CometBFT's own log lines)
+//	{"event":"stopped"}
+//
+// The echo reactor sends every message it receives on its channel back to the sender, unchanged.
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cosmos/gogoproto/proto"
+
+	"github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/p2p/conn"
+	"github.com/cometbft/cometbft/p2p/pex"
+)
+
+var out = struct {
+	sync.Mutex
+	enc *json.Encoder
+}{enc: json.NewEncoder(os.Stdout)}
+
+func emit(fields map[string]interface{}) {
+	out.Lock()
+	defer out.Unlock()
+	_ = out.enc.Encode(fields)
+}
+
+// jsonLogger turns CometBFT's log lines into "log" events.
+type jsonLogger struct{ ctx []interface{} }
+
+func (l jsonLogger) line(level, msg string, keyvals []interface{}) {
+	kv := map[string]string{}
+	all := append(append([]interface{}{}, l.ctx...), keyvals...)
+	for i := 0; i+1 < len(all); i += 2 {
+		kv[fmt.Sprint(all[i])] = fmt.Sprint(all[i+1])
+	}
+	emit(map[string]interface{}{"event": "log", "level": level, "msg": msg, "kv": kv})
+}
+func (l jsonLogger) Debug(msg string, kv ...interface{}) { l.line("debug", msg, kv) }
+func (l jsonLogger) Info(msg string, kv ...interface{})  { l.line("info", msg, kv) }
+func (l jsonLogger) Error(msg string, kv ...interface{}) { l.line("error", msg, kv) }
+func (l jsonLogger) With(kv ...interface{}) log.Logger {
+	return jsonLogger{ctx: append(append([]interface{}{}, l.ctx...), kv...)}
+}
+
+// rawMsg carries a channel message as opaque bytes: it marshals to and unmarshals from exactly its
+// bytes, so the echo reactor returns what it got byte for byte.
+type rawMsg struct{ data []byte }
+
+func (m *rawMsg) Reset()                   { m.data = nil }
+func (m *rawMsg) String() string           { return hex.EncodeToString(m.data) }
+func (*rawMsg) ProtoMessage()              {}
+func (m *rawMsg) Marshal() ([]byte, error) { return m.data, nil }
+func (m *rawMsg) Unmarshal(b []byte) error { m.data = append([]byte(nil), b...); return nil }
+func (m *rawMsg) Merge(src proto.Message)  { m.data = append([]byte(nil), src.(*rawMsg).data...) }
+
+var _ proto.Message = (*rawMsg)(nil)
+
+type echoReactor struct {
+	p2p.BaseReactor
+	channel byte
+}
+
+func newEchoReactor(ch byte) *echoReactor {
+	r := &echoReactor{channel: ch}
+	r.BaseReactor = *p2p.NewBaseReactor("Echo", r)
+	return r
+}
+
+func (r *echoReactor) GetChannels() []*conn.ChannelDescriptor {
+	return []*conn.ChannelDescriptor{{
+		ID: r.channel, Priority: 5, SendQueueCapacity: 100, RecvBufferCapacity: 4096,
+		RecvMessageCapacity: 22020096, MessageType: &rawMsg{},
+	}}
+}
+
+func (r *echoReactor) Receive(e p2p.Envelope) {
+	data := e.Message.(*rawMsg).data
+	sum := sha256.Sum256(data)
+	emit(map[string]interface{}{"event": "received", "id": string(e.Src.ID()), "channel": int(e.ChannelID), "size": len(data), "sha256": hex.EncodeToString(sum[:])})
+	if !e.Src.Send(p2p.Envelope{ChannelID: r.channel, Message: &rawMsg{data: data}}) {
+		emit(map[string]interface{}{"event": "echo_failed", "id": string(e.Src.ID())})
+	}
+}
+
+// monitor reports peers as they come and go; it owns no channel.
+type monitor struct{ p2p.BaseReactor }
+
+func newMonitor() *monitor {
+	m := &monitor{}
+	m.BaseReactor = *p2p.NewBaseReactor("Monitor", m)
+	return m
+}
+
+func (m *monitor) AddPeer(p p2p.Peer) {
+	emit(map[string]interface{}{"event": "peer_added", "id": string(p.ID()), "remote": p.RemoteAddr().String(), "moniker": p.NodeInfo().(p2p.DefaultNodeInfo).Moniker, "outbound": p.IsOutbound()})
+}
+
+func (m *monitor) RemovePeer(p p2p.Peer, reason interface{}) {
+	emit(map[string]interface{}{"event": "peer_removed", "id": string(p.ID()), "reason": fmt.Sprint(reason)})
+}
+
+func splitList(s string) []string {
+	var r []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			r = append(r, x)
+		}
+	}
+	return r
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fail("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func fail(format string, args ...interface{}) {
+	emit(map[string]interface{}{"event": "fatal", "error": fmt.Sprintf(format, args...)})
+	os.Exit(1)
+}
+
+func main() {
+	nodeKeyFile := flag.String("node-key", "node_key.json", "node_key.json path (created if missing)")
+	chainID := flag.String("chain-id", "interop-chain", "network (chain id)")
+	host := flag.String("host", "127.0.0.1", "listen host")
+	port := flag.Int("port", 0, "listen port (0 = pick a free one)")
+	moniker := flag.String("moniker", "cmtpeer", "moniker")
+	seeds := flag.String("seeds", "", "comma-separated id@host:port seeds")
+	persistent := flag.String("persistent-peers", "", "comma-separated id@host:port persistent peers")
+	dial := flag.String("dial", "", "comma-separated id@host:port to dial once at start")
+	usePex := flag.Bool("pex", false, "run the PEX reactor")
+	seedMode := flag.Bool("seed-mode", false, "PEX seed (crawler) mode")
+	addrBook := flag.String("addrbook", "addrbook.json", "address book path")
+	strict := flag.Bool("addrbook-strict", false, "refuse non-routable addresses")
+	ensurePeers := flag.Duration("ensure-peers-period", 30*time.Second, "PEX ensurePeers period")
+	sendRate := flag.Int64("send-rate", 5120000, "bytes/s")
+	recvRate := flag.Int64("recv-rate", 5120000, "bytes/s")
+	echoChannel := flag.Int("echo-channel", 0x7e, "echo reactor channel (-1: none)")
+	pingInterval := flag.Duration("ping-interval", 60*time.Second, "MConnection ping interval")
+	pongTimeout := flag.Duration("pong-timeout", 45*time.Second, "MConnection pong timeout")
+	flushThrottle := flag.Duration("flush-throttle", 100*time.Millisecond, "MConnection flush throttle")
+	maxInbound := flag.Int("max-inbound", 40, "max inbound peers")
+	maxOutbound := flag.Int("max-outbound", 10, "max outbound peers")
+	version := flag.String("version", "0.38.19", "software version in NodeInfo")
+	flag.Parse()
+
+	nodeKey, err := p2p.LoadOrGenNodeKey(*nodeKeyFile)
+	if err != nil {
+		fail("node key: %v", err)
+	}
+	if *port == 0 {
+		*port = freePort()
+	}
+	listen := fmt.Sprintf("%s:%d", *host, *port)
+
+	cfg := config.DefaultP2PConfig()
+	cfg.ListenAddress = "tcp://" + listen
+	cfg.Seeds = *seeds
+	cfg.PersistentPeers = *persistent
+	cfg.PexReactor = *usePex
+	cfg.SeedMode = *seedMode
+	cfg.AddrBookStrict = *strict
+	cfg.SendRate = *sendRate
+	cfg.RecvRate = *recvRate
+	cfg.FlushThrottleTimeout = *flushThrottle
+	cfg.MaxNumInboundPeers = *maxInbound
+	cfg.MaxNumOutboundPeers = *maxOutbound
+	cfg.AllowDuplicateIP = true
+
+	var channels []byte
+	var echo *echoReactor
+	if *echoChannel >= 0 {
+		echo = newEchoReactor(byte(*echoChannel))
+		channels = append(channels, byte(*echoChannel))
+	}
+	if *usePex {
+		channels = append(channels, pex.PexChannel)
+	}
+
+	nodeInfo := p2p.DefaultNodeInfo{
+		ProtocolVersion: p2p.NewProtocolVersion(8, 11, 0),
+		DefaultNodeID:   nodeKey.ID(),
+		ListenAddr:      cfg.ListenAddress,
+		Network:         *chainID,
+		Version:         *version,
+		Channels:        channels,
+		Moniker:         *moniker,
+		Other:           p2p.DefaultNodeInfoOther{TxIndex: "off"},
+	}
+
+	mConfig := p2p.MConnConfig(cfg)
+	mConfig.PingInterval = *pingInterval
+	mConfig.PongTimeout = *pongTimeout
+	transport := p2p.NewMultiplexTransport(nodeInfo, *nodeKey, mConfig)
+	addr, err := p2p.NewNetAddressString(p2p.IDAddressString(nodeKey.ID(), listen))
+	if err != nil {
+		fail("listen address: %v", err)
+	}
+	if err := transport.Listen(*addr); err != nil {
+		fail("listen: %v", err)
+	}
+
+	logger := jsonLogger{}
+	sw := p2p.NewSwitch(cfg, transport)
+	sw.SetLogger(logger.With("module", "p2p"))
+	sw.SetNodeInfo(nodeInfo)
+	sw.SetNodeKey(nodeKey)
+	sw.AddReactor("MONITOR", newMonitor())
+	if echo != nil {
+		echo.SetLogger(logger.With("module", "echo"))
+		sw.AddReactor("ECHO", echo)
+	}
+	var book pex.AddrBook
+	if *usePex {
+		book = pex.NewAddrBook(*addrBook, *strict)
+		book.SetLogger(logger.With("module", "addrbook"))
+		book.AddOurAddress(addr)
+		sw.SetAddrBook(book)
+		r := pex.NewReactor(book, &pex.ReactorConfig{
+			SeedMode:                 *seedMode,
+			Seeds:                    splitList(*seeds),
+			SeedDisconnectWaitPeriod: 28 * time.Hour,
+		})
+		r.SetEnsurePeersPeriod(*ensurePeers)
+		r.SetLogger(logger.With("module", "pex"))
+		sw.AddReactor("PEX", r)
+	}
+
+	if err := sw.Start(); err != nil {
+		fail("start: %v", err)
+	}
+	emit(map[string]interface{}{"event": "listening", "id": string(nodeKey.ID()), "addr": p2p.IDAddressString(nodeKey.ID(), listen)})
+
+	if p := splitList(*persistent); len(p) > 0 {
+		if err := sw.AddPersistentPeers(p); err != nil {
+			fail("persistent peers: %v", err)
+		}
+		if err := sw.DialPeersAsync(p); err != nil {
+			fail("dial persistent peers: %v", err)
+		}
+	}
+	if d := splitList(*dial); len(d) > 0 {
+		if err := sw.DialPeersAsync(d); err != nil {
+			fail("dial: %v", err)
+		}
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	_ = sw.Stop()
+	if book != nil {
+		book.Save()
+	}
+	emit(map[string]interface{}{"event": "stopped"})
+}
