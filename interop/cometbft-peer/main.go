@@ -1,7 +1,7 @@
-// cometbft-peer runs a real CometBFT p2p Switch (CometBFT's own packages, v0.38) on loopback so that
+// cometbft-peer runs a real CometBFT p2p Switch (CometBFT's own packages) on loopback so that
 // Switchyard's tests can talk to it. It prints one JSON object per line on stdout:
 //
-//	{"event":"listening","id":…,"addr":"id@127.0.0.1:port"}
+//	{"event":"listening","id":…,"addr":"id@127.0.0.1:port","cometbft":"0.38.19"}
 //	{"event":"peer_added","id":…,"remote":…,"moniker":…,"outbound":bool}
 //	{"event":"peer_removed","id":…,"reason":…}
 //	{"event":"received","id":…,"channel":…,"size":…,"sha256":…}
@@ -9,6 +9,9 @@
 //	{"event":"stopped"}
 //
 // The echo reactor sends every message it receives on its channel back to the sender, unchanged.
+//
+// One source, two builds: go.mod pins CometBFT v0.38.x (bin/cometbft-peer) and go.v1.mod pins v1.0.x
+// (go build -modfile go.v1.mod -o bin/cometbft-peer-v1); the public API used here is the same.
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,7 +148,24 @@ func fail(format string, args ...interface{}) {
 	os.Exit(1)
 }
 
+// cometVersion is the CometBFT release this binary was built against (go.mod or go.v1.mod).
+func cometVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/cometbft/cometbft" {
+				return strings.TrimPrefix(dep.Version, "v")
+			}
+		}
+	}
+	return "unknown"
+}
+
 func main() {
+	cmt := cometVersion()
+	defaultP2P := uint64(8)
+	if strings.HasPrefix(cmt, "1.") {
+		defaultP2P = 9 // CometBFT v1.x announces p2p protocol 9
+	}
 	nodeKeyFile := flag.String("node-key", "node_key.json", "node_key.json path (created if missing)")
 	chainID := flag.String("chain-id", "interop-chain", "network (chain id)")
 	host := flag.String("host", "127.0.0.1", "listen host")
@@ -166,7 +187,8 @@ func main() {
 	flushThrottle := flag.Duration("flush-throttle", 100*time.Millisecond, "MConnection flush throttle")
 	maxInbound := flag.Int("max-inbound", 40, "max inbound peers")
 	maxOutbound := flag.Int("max-outbound", 10, "max outbound peers")
-	version := flag.String("version", "0.38.19", "software version in NodeInfo")
+	version := flag.String("version", cmt, "software version in NodeInfo")
+	p2pVersion := flag.Uint64("p2p-version", defaultP2P, "p2p protocol version in NodeInfo")
 	flag.Parse()
 
 	nodeKey, err := p2p.LoadOrGenNodeKey(*nodeKeyFile)
@@ -203,7 +225,7 @@ func main() {
 	}
 
 	nodeInfo := p2p.DefaultNodeInfo{
-		ProtocolVersion: p2p.NewProtocolVersion(8, 11, 0),
+		ProtocolVersion: p2p.NewProtocolVersion(*p2pVersion, 11, 0),
 		DefaultNodeID:   nodeKey.ID(),
 		ListenAddr:      cfg.ListenAddress,
 		Network:         *chainID,
@@ -254,7 +276,7 @@ func main() {
 	if err := sw.Start(); err != nil {
 		fail("start: %v", err)
 	}
-	emit(map[string]interface{}{"event": "listening", "id": string(nodeKey.ID()), "addr": p2p.IDAddressString(nodeKey.ID(), listen)})
+	emit(map[string]interface{}{"event": "listening", "id": string(nodeKey.ID()), "addr": p2p.IDAddressString(nodeKey.ID(), listen), "cometbft": cmt})
 
 	if p := splitList(*persistent); len(p) > 0 {
 		if err := sw.AddPersistentPeers(p); err != nil {

@@ -9,7 +9,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const peerDir = fileURLToPath(new URL('../cometbft-peer/', import.meta.url))
-export const peerBinary = join(peerDir, 'bin', 'cometbft-peer')
+
+/** The CometBFT release lines we test against: one source, one module file per line. */
+export const lines = [
+  { line: 'v0.38', binary: join(peerDir, 'bin', 'cometbft-peer'), modfile: 'go.mod', p2pVersion: 8 },
+  { line: 'v1.0', binary: join(peerDir, 'bin', 'cometbft-peer-v1'), modfile: 'go.v1.mod', p2pVersion: 9 }
+] as const
+export type Line = typeof lines[number]
 
 export function goAvailable (): boolean {
   return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0
@@ -17,14 +23,14 @@ export function goAvailable (): boolean {
 
 /** Why the interop suite cannot run here, or undefined when it can. In CI a missing Go is an error. */
 export function interopUnavailable (): string | undefined {
-  if (existsSync(peerBinary) || goAvailable()) return undefined
+  if (lines.every(l => existsSync(l.binary)) || goAvailable()) return undefined
   if (process.env.CI === 'true') throw new Error('CI=true but Go is not installed: the CometBFT interop suite must run in CI')
   return 'Go is not installed: skipping the CometBFT interop suite (install Go ≥ 1.22 to run it)'
 }
 
-export function buildPeer (): void {
-  if (existsSync(peerBinary)) return
-  execFileSync('go', ['build', '-o', peerBinary, '.'], { cwd: peerDir, stdio: 'inherit' })
+export function buildPeer (line: Line): void {
+  if (existsSync(line.binary)) return
+  execFileSync('go', ['build', '-modfile', line.modfile, '-o', line.binary, '.'], { cwd: peerDir, stdio: 'inherit' })
 }
 
 export interface GoEvent { event: string, [k: string]: any }
@@ -37,9 +43,9 @@ export class GoPeer {
   private buffered = ''
   exited: Promise<number | null>
 
-  constructor (args: string[], home = mkdtempSync(join(tmpdir(), 'cmtpeer-'))) {
+  constructor (line: Line, args: string[], home = mkdtempSync(join(tmpdir(), 'cmtpeer-'))) {
     this.home = home
-    this.proc = spawn(peerBinary, ['-node-key', join(home, 'node_key.json'), '-addrbook', join(home, 'addrbook.json'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    this.proc = spawn(line.binary, ['-node-key', join(home, 'node_key.json'), '-addrbook', join(home, 'addrbook.json'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     this.exited = new Promise(resolve => this.proc.once('exit', code => resolve(code)))
     this.proc.stdout!.setEncoding('utf8')
     this.proc.stdout!.on('data', (text: string) => {

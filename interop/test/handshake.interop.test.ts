@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MConnection } from '@switchyard/conn'
 import { NodeKey, loadNodeKey, makeNodeInfo, saveNodeKey, upgradeToPeer, type PeerConnection } from '@switchyard/p2p'
-import { GoPeer, buildPeer, interopUnavailable } from './go-peer.js'
+import { GoPeer, buildPeer, interopUnavailable, lines, type Line } from './go-peer.js'
 import { patternBytes, waitFor } from '../../test/helpers.js'
 
 const unavailable = interopUnavailable()
@@ -34,8 +34,8 @@ function ourInfo (key: NodeKey, port: number, network = 'interop-chain'): Return
   return makeNodeInfo({ nodeId: key.id, network, listenAddr: `tcp://127.0.0.1:${port}`, moniker: 'switchyard', channels: [ECHO] })
 }
 
-async function startGo (args: string[] = []): Promise<{ go: GoPeer, id: string, port: number }> {
-  const go = new GoPeer(['-flush-throttle', '10ms', ...args])
+async function startGo (line: Line, args: string[] = []): Promise<{ go: GoPeer, id: string, port: number }> {
+  const go = new GoPeer(line, ['-flush-throttle', '10ms', ...args])
   running.push(go)
   const l = await go.listening()
   return { go, id: l.id, port: l.port }
@@ -73,15 +73,15 @@ async function echoRoundTrip (go: GoPeer, conn: MConnection, messages: Buffer[])
   }
 }
 
-describe.skipIf(unavailable !== undefined)('interop with CometBFT v0.38 (real Go peer)', () => {
-  beforeAll(() => { buildPeer() }, 300_000)
+describe.skipIf(unavailable !== undefined).each(lines)('interop with CometBFT $line (real Go peer)', (l) => {
+  beforeAll(() => { buildPeer(l) }, 300_000)
 
   it('Switchyard dials CometBFT: both accept the handshake, messages of every size echo back intact', async () => {
-    const { go, id, port } = await startGo(['-moniker', 'gopeer'])
+    const { go, id, port } = await startGo(l, ['-moniker', 'gopeer'])
     const key = NodeKey.generate()
     const peer = await dialGo(port, id, key)
     expect(peer.peerId).toBe(id)
-    expect(peer.peerNodeInfo).toMatchObject({ moniker: 'gopeer', network: 'interop-chain', protocolVersion: { p2p: 8, block: 11 } })
+    expect(peer.peerNodeInfo).toMatchObject({ moniker: 'gopeer', network: 'interop-chain', protocolVersion: { p2p: l.p2pVersion, block: 11 } })
     await go.waitFor(e => e.event === 'peer_added' && e.id === key.id && e.outbound === false, 5000, 'peer_added')
     const conn = new MConnection(peer.conn, { channels })
     running.push(conn)
@@ -92,7 +92,7 @@ describe.skipIf(unavailable !== undefined)('interop with CometBFT v0.38 (real Go
   it('CometBFT dials Switchyard: both accept, many interleaved messages echo back intact', async () => {
     const key = NodeKey.generate()
     const { port, peer } = await acceptOne(key)
-    const { go, id } = await startGo(['-dial', `${key.id}@127.0.0.1:${port}`])
+    const { go, id } = await startGo(l, ['-dial', `${key.id}@127.0.0.1:${port}`])
     const p = await peer
     expect(p.peerId).toBe(id)
     await go.waitFor(e => e.event === 'peer_added' && e.id === key.id && e.outbound === true, 5000, 'peer_added')
@@ -102,7 +102,7 @@ describe.skipIf(unavailable !== undefined)('interop with CometBFT v0.38 (real Go
   })
 
   it('a wrong chain id is refused by both sides (we dial)', async () => {
-    const { go, id, port } = await startGo()
+    const { go, id, port } = await startGo(l)
     await expect(dialGo(port, id, NodeKey.generate(), 'other-chain')).rejects.toMatchObject({ code: 'ERR_WRONG_NETWORK', theirs: 'interop-chain', ours: 'other-chain' })
     const refusal = await go.waitFor(e => e.event === 'log' && /different network/.test(JSON.stringify(e.kv)), 5000, 'refusal log')
     expect(JSON.stringify(refusal.kv)).toMatch(/other-chain/)
@@ -112,14 +112,14 @@ describe.skipIf(unavailable !== undefined)('interop with CometBFT v0.38 (real Go
   it('a wrong chain id is refused by both sides (CometBFT dials)', async () => {
     const key = NodeKey.generate()
     const { port, peer } = await acceptOne(key, 'other-chain')
-    const { go } = await startGo(['-dial', `${key.id}@127.0.0.1:${port}`])
+    const { go } = await startGo(l, ['-dial', `${key.id}@127.0.0.1:${port}`])
     await expect(peer).rejects.toMatchObject({ code: 'ERR_WRONG_NETWORK', theirs: 'interop-chain' })
     await go.waitFor(e => e.event === 'log' && /different network/.test(JSON.stringify(e.kv)), 5000, 'refusal log')
     expect(go.events.some(e => e.event === 'peer_added')).toBe(false)
   })
 
   it('keep-alive: with short ping settings the connection survives idle time on both sides', async () => {
-    const { go, id, port } = await startGo(['-ping-interval', '150ms', '-pong-timeout', '100ms'])
+    const { go, id, port } = await startGo(l, ['-ping-interval', '150ms', '-pong-timeout', '100ms'])
     const key = NodeKey.generate()
     const peer = await dialGo(port, id, key)
     const conn = new MConnection(peer.conn, { channels, pingInterval: 150, pongTimeout: 100 })
@@ -133,14 +133,14 @@ describe.skipIf(unavailable !== undefined)('interop with CometBFT v0.38 (real Go
   })
 
   it('node_key.json written by CometBFT loads in Switchyard with the same node ID, and ours in CometBFT', async () => {
-    const { go, id } = await startGo()
+    const { go, id } = await startGo(l)
     await go.stop()
     expect((await loadNodeKey(join(go.home, 'node_key.json'))).id).toBe(id)
     const home = mkdtempSync(join(tmpdir(), 'swy-key-'))
     const ours = NodeKey.generate()
     await saveNodeKey(join(home, 'node_key.json'), ours)
     writeFileSync(join(home, 'addrbook.json'), '')
-    const go2 = new GoPeer([], home)
+    const go2 = new GoPeer(l, [], home)
     running.push(go2)
     expect((await go2.listening()).id).toBe(ours.id)
   })
