@@ -11,6 +11,7 @@ import { availableAeads, createAead, type AeadName } from '@switchyard/conn'
 import { NodeKey, makeNodeInfo, upgradeToPeer } from '@switchyard/p2p'
 import { kindName, link, type Kind } from './links.js'
 import { pairThroughput } from './pair.js'
+import { dialFromWorker } from './dialers.js'
 import { bulk, echoRtt, median, messageRate } from './measures.js'
 
 const args = process.argv.slice(2)
@@ -69,7 +70,10 @@ function aeadCeiling (name: AeadName): void {
   }
 }
 
-/** Handshakes (SecretConnection + NodeInfo) per second accepted by one listener, 16 dialers at a time. */
+/**
+ * Handshakes (SecretConnection + NodeInfo) per second accepted by one listener, 16 dialers at a
+ * time: "same" with the dialers in this thread, "pair" with them in a worker thread.
+ */
 async function handshakeRate (): Promise<void> {
   const serverKey = NodeKey.generate()
   const info = (k: NodeKey): ReturnType<typeof makeNodeInfo> => makeNodeInfo({ nodeId: k.id, network: 'bench', listenAddr: 'tcp://127.0.0.1:1', moniker: 'b', channels: [0x60] })
@@ -95,7 +99,12 @@ async function handshakeRate (): Promise<void> {
       }
     }))
     const seconds = (performance.now() - t0) / 1000
-    record({ name: 'handshakes accepted by one listener', other: { perSec: accepted / seconds } })
+    const sameRate = accepted / seconds
+    accepted = 0
+    const t1 = performance.now()
+    await dialFromWorker(port, 16, QUICK ? 500 : 2000)
+    const pairRate = accepted / ((performance.now() - t1) / 1000)
+    record({ name: 'handshakes accepted by one listener', other: { samePerSec: sameRate, pairPerSec: pairRate } })
   }
   server.close()
 }
