@@ -79,3 +79,71 @@ export const p2pErrorCodes = [
   'ERR_NODE_KEY_FILE', 'ERR_FILE_EXISTS', 'ERR_INVALID_NODE_INFO', 'ERR_WRONG_NETWORK', 'ERR_WRONG_BLOCK_VERSION',
   'ERR_NO_COMMON_CHANNEL', 'ERR_PEER_ID_MISMATCH', 'ERR_SELF_CONNECTION'
 ] as const
+
+/** Dialing did not connect within dialTimeout. */
+export class DialTimeoutError extends SwitchyardError {
+  constructor (address: string, timeoutMs: number) {
+    super('ERR_DIAL_TIMEOUT', `dialing ${address} timed out after ${timeoutMs} ms`)
+  }
+}
+
+/** The TCP connection could not be made (refused, unreachable, …); `cause` is the system error. */
+export class DialFailedError extends SwitchyardError {
+  constructor (address: string, cause: unknown) {
+    super('ERR_DIAL_FAILED', `dialing ${address} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+  }
+}
+
+/** An operator filter (by IP or by ID) refused the connection, or did not answer in time. */
+export class FilteredError extends SwitchyardError {
+  constructor (what: string, cause?: unknown) {
+    super('ERR_FILTERED', `connection refused by the ${what} filter${cause !== undefined ? `: ${(cause as Error)?.message ?? String(cause)}` : ''}`, { cause })
+  }
+}
+
+/** A peer with this ID is already connected (or being dialed). */
+export class DuplicatePeerError extends SwitchyardError {
+  constructor (id: string) {
+    super('ERR_DUPLICATE_PEER', `peer ${id} is already connected`)
+  }
+}
+
+/** A peer from this IP is already connected and duplicate IPs are not allowed. */
+export class DuplicateIpError extends SwitchyardError {
+  constructor (ip: string) {
+    super('ERR_DUPLICATE_IP', `a peer from ${ip} is already connected (allowDuplicateIp is off)`)
+  }
+}
+
+/** The inbound or outbound peer limit is reached. */
+export class TooManyPeersError extends SwitchyardError {
+  constructor (direction: 'inbound' | 'outbound', limit: number) {
+    super('ERR_TOO_MANY_PEERS', `already at the ${direction} peer limit of ${limit}`)
+  }
+}
+
+/** Two reactors claim the same channel id. */
+export class ChannelTakenError extends SwitchyardError {
+  constructor (id: number, owner: string, claimant: string) {
+    super('ERR_CHANNEL_TAKEN', `channel ${id} belongs to reactor ${JSON.stringify(owner)}; ${JSON.stringify(claimant)} cannot add it`)
+  }
+}
+
+/** The Switch is stopping or stopped. */
+export class SwitchStoppedError extends SwitchyardError {
+  constructor () {
+    super('ERR_SWITCH_STOPPED', 'the switch is stopped')
+  }
+}
+
+/** A peer was disconnected on purpose by a reactor or the operator; `reason` says why. */
+export class PeerStoppedError extends SwitchyardError {
+  constructor (reason: string) {
+    super('ERR_PEER_STOPPED', reason)
+  }
+}
+
+export const switchErrorCodes = [
+  'ERR_INVALID_ADDRESS', 'ERR_DIAL_TIMEOUT', 'ERR_DIAL_FAILED', 'ERR_FILTERED', 'ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP',
+  'ERR_TOO_MANY_PEERS', 'ERR_CHANNEL_TAKEN', 'ERR_SWITCH_STOPPED', 'ERR_PEER_STOPPED'
+] as const

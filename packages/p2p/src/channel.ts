@@ -1,0 +1,54 @@
+/**
+ * Typed channels: a reactor declares each channel once, with its MConnection tuning and how its
+ * messages are encoded (a protobufjs message type, or any encode/decode pair).
+ */
+import type { ChannelDescriptor } from '@switchyard/conn'
+
+export interface MessageCodec<T> {
+  encode: (message: T) => Uint8Array
+  /** Throws on bytes that are not a T; the sending peer is then disconnected. */
+  decode: (bytes: Uint8Array) => T
+}
+
+/** The shape of a protobufjs reflection or static message type (no import of protobufjs needed). */
+export interface ProtobufType<T> {
+  encode: (message: T) => { finish: () => Uint8Array }
+  decode: (bytes: Uint8Array) => T
+}
+
+export interface Channel<T = Uint8Array> extends Readonly<Required<ChannelDescriptor>> {
+  readonly codec: MessageCodec<T>
+}
+
+export const rawCodec: MessageCodec<Uint8Array> = { encode: m => m, decode: b => b }
+
+export function protobufCodec<T> (type: ProtobufType<T>): MessageCodec<T> {
+  return { encode: m => type.encode(m).finish(), decode: b => type.decode(b) }
+}
+
+function isProtobufType<T> (x: unknown): x is ProtobufType<T> {
+  return typeof x === 'object' && x !== null && 'encode' in x && 'decode' in x && typeof (x as { fromObject?: unknown }).fromObject === 'function'
+}
+
+export interface ChannelOptions<T> extends ChannelDescriptor {
+  /** A protobufjs type, or a codec; omitted = raw bytes. */
+  message?: ProtobufType<T> | MessageCodec<T>
+}
+
+/** Declares a channel. Defaults follow CometBFT: sendQueueCapacity 1, recvMessageCapacity 21 MiB. */
+export function channel<T = Uint8Array> (options: ChannelOptions<T>): Channel<T> {
+  if (!Number.isInteger(options.id) || options.id < 0 || options.id > 255) throw new RangeError(`channel id must be an integer 0–255, got ${options.id}`)
+  if (!(options.priority > 0)) throw new RangeError(`channel ${options.id}: priority must be > 0`)
+  const m = options.message
+  const codec = m === undefined
+    ? rawCodec as unknown as MessageCodec<T>
+    : isProtobufType<T>(m) ? protobufCodec(m) : m as MessageCodec<T>
+  return Object.freeze({
+    id: options.id,
+    priority: options.priority,
+    sendQueueCapacity: options.sendQueueCapacity ?? 1,
+    recvBufferCapacity: options.recvBufferCapacity ?? 4096,
+    recvMessageCapacity: options.recvMessageCapacity ?? 22020096,
+    codec
+  })
+}

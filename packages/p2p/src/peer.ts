@@ -1,0 +1,123 @@
+/**
+ * A connected, authenticated peer: its identity and NodeInfo, its MConnection, and per-peer data
+ * that reactors keep on it.
+ */
+import createDebug from 'debug'
+import type { MConnection, MConnectionStatus, SendOptions } from '@switchyard/conn'
+import type { NodeInfo } from '@switchyard/wire'
+import type { Channel } from './channel.js'
+import { NetAddress } from './net-address.js'
+import { splitHostPort, stripScheme } from './host-port.js'
+
+const log = createDebug('switchyard:p2p:peer')
+
+/** A typed key for per-peer reactor data: `const Height = peerDataKey<number>('height')`. */
+export interface PeerDataKey<T> { readonly name: string, readonly _type?: T }
+export function peerDataKey<T> (name: string): PeerDataKey<T> {
+  return Object.freeze({ name })
+}
+
+export interface PeerFlags {
+  outbound: boolean
+  persistent: boolean
+  unconditional: boolean
+}
+
+export interface PeerStatus extends PeerFlags {
+  id: string
+  remoteAddress: string
+  moniker: string
+  connection: MConnectionStatus
+}
+
+export class Peer {
+  readonly id: string
+  readonly nodeInfo: NodeInfo
+  readonly outbound: boolean
+  readonly persistent: boolean
+  readonly unconditional: boolean
+  readonly remoteIp: string
+  readonly remotePort: number
+  /** The address we dialed (outbound) — what a persistent peer reconnects to. */
+  readonly dialedAddress: NetAddress | undefined
+  /** @internal */
+  mconn!: MConnection
+  private readonly data = new Map<PeerDataKey<unknown>, unknown>()
+  private readonly remoteChannels: Set<number>
+
+  constructor (id: string, nodeInfo: NodeInfo, flags: PeerFlags, remoteIp: string, remotePort: number, dialedAddress?: NetAddress) {
+    this.id = id
+    this.nodeInfo = nodeInfo
+    this.outbound = flags.outbound
+    this.persistent = flags.persistent
+    this.unconditional = flags.unconditional
+    this.remoteIp = remoteIp
+    this.remotePort = remotePort
+    this.dialedAddress = dialedAddress
+    this.remoteChannels = new Set(nodeInfo.channels)
+  }
+
+  /** id@ip:port of the TCP connection (for an inbound peer the port is ephemeral). */
+  get socketAddress (): NetAddress {
+    return new NetAddress(this.id, this.remoteIp, this.remotePort)
+  }
+
+  /**
+   * The address the peer says it listens on (NodeInfo listen_addr with its ID), or undefined when
+   * that is not a usable IP address (a DNS name is left to the caller to resolve).
+   */
+  get listenAddress (): NetAddress | undefined {
+    const hp = splitHostPort(stripScheme(this.nodeInfo.listenAddr))
+    if (typeof hp === 'string') return undefined
+    try {
+      return NetAddress.parse(`${this.id}@${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`)
+    } catch {
+      return undefined
+    }
+  }
+
+  get moniker (): string {
+    return this.nodeInfo.moniker
+  }
+
+  get isConnected (): boolean {
+    return !this.mconn.isClosed
+  }
+
+  /** Whether the peer advertised this channel (sending on others is refused, as CometBFT does). */
+  hasChannel (channelId: number): boolean {
+    return this.remoteChannels.has(channelId)
+  }
+
+  /** Encodes and queues a message; resolves false when it could not be queued (see MConnection.send). */
+  async send<T> (ch: Channel<T>, message: T, options?: SendOptions): Promise<boolean> {
+    if (!this.hasChannel(ch.id)) { log('%s does not have channel %d', this.id, ch.id); return false }
+    return await this.mconn.send(ch.id, ch.codec.encode(message), options)
+  }
+
+  /** Encodes and queues a message if there is room now. */
+  trySend<T> (ch: Channel<T>, message: T): boolean {
+    if (!this.hasChannel(ch.id)) return false
+    return this.mconn.trySend(ch.id, ch.codec.encode(message))
+  }
+
+  get<T> (key: PeerDataKey<T>): T | undefined {
+    return this.data.get(key) as T | undefined
+  }
+
+  set<T> (key: PeerDataKey<T>, value: T): void {
+    this.data.set(key, value)
+  }
+
+  status (): PeerStatus {
+    return {
+      id: this.id,
+      outbound: this.outbound,
+      persistent: this.persistent,
+      unconditional: this.unconditional,
+      remoteAddress: this.socketAddress.dialString,
+      moniker: this.moniker,
+      connection: this.mconn.status()
+    }
+  }
+}

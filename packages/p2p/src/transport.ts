@@ -1,0 +1,181 @@
+/**
+ * TCP transport: listens and dials, runs the operator's filters and the full upgrade
+ * (SecretConnection + NodeInfo) under their timeouts, and hands out authenticated connections.
+ * It knows nothing of peers or reactors; the Switch decides what to do with a connection.
+ */
+import net from 'node:net'
+import { EventEmitter } from 'node:events'
+import createDebug from 'debug'
+import { SwitchyardError, type NodeInfo } from '@switchyard/wire'
+import type { AeadName } from '@switchyard/conn'
+import { DialFailedError, DialTimeoutError, FilteredError, SwitchStoppedError } from './errors.js'
+import { NetAddress, normaliseIp } from './net-address.js'
+import type { NodeKey } from './node-key.js'
+import { upgradeToPeer, type PeerConnection } from './upgrade.js'
+
+const log = createDebug('switchyard:p2p:transport')
+
+export interface ConnectionFilters {
+  /** Throw (or reject) to refuse a connection from/to this IP; runs before the handshake. */
+  ip?: (ip: string) => void | Promise<void>
+  /** Throw (or reject) to refuse this peer; runs after the handshake. */
+  id?: (id: string, nodeInfo: NodeInfo) => void | Promise<void>
+}
+
+export interface TransportOptions {
+  nodeKey: NodeKey
+  /** Our NodeInfo; read at each handshake so it can change (e.g. the listen port once known). */
+  nodeInfo: () => NodeInfo
+  handshakeTimeout?: number
+  dialTimeout?: number
+  filters?: ConnectionFilters
+  filterTimeout?: number
+  /** Inbound handshakes in progress at once; connections beyond are closed at once. */
+  maxPendingHandshakes?: number
+  aead?: AeadName
+}
+
+export interface Connection extends PeerConnection {
+  outbound: boolean
+  remoteIp: string
+  remotePort: number
+  /** The address dialed (outbound only). */
+  dialed?: NetAddress
+}
+
+export interface TransportEvents {
+  connection: [Connection]
+  /** An inbound connection that failed its filters or handshake. */
+  rejected: [{ remote: string, error: SwitchyardError }]
+}
+
+async function withTimeout<T> (p: Promise<T> | T, ms: number, onTimeout: () => SwitchyardError): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([Promise.resolve(p), new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(onTimeout()), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export class Transport extends EventEmitter<TransportEvents> {
+  private readonly opts: Required<Omit<TransportOptions, 'filters' | 'aead'>> & Pick<TransportOptions, 'filters' | 'aead'>
+  private server: net.Server | undefined
+  private readonly pending = new Set<net.Socket>()
+  private closed = false
+
+  constructor (options: TransportOptions) {
+    super()
+    this.opts = {
+      handshakeTimeout: 20_000,
+      dialTimeout: 3000,
+      filterTimeout: 5000,
+      maxPendingHandshakes: 256,
+      ...options
+    }
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
+  async listen (host: string, port: number): Promise<{ host: string, port: number }> {
+    const server = net.createServer(socket => { void this.accept(socket) })
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => { server.off('error', reject); resolve() })
+    })
+    server.on('error', err => log('listener error: %s', err.message))
+    const a = server.address() as net.AddressInfo
+    log('listening on %s:%d', a.address, a.port)
+    return { host: a.address, port: a.port }
+  }
+
+  get pendingHandshakes (): number {
+    return this.pending.size
+  }
+
+  private async accept (socket: net.Socket): Promise<void> {
+    const remoteIp = normaliseIp(socket.remoteAddress ?? '')
+    const remotePort = socket.remotePort ?? 0
+    const remote = `${remoteIp}:${remotePort}`
+    socket.on('error', () => {})
+    if (this.closed || this.pending.size >= this.opts.maxPendingHandshakes) {
+      log('refusing %s: %s', remote, this.closed ? 'closed' : 'too many handshakes in progress')
+      socket.destroy()
+      return
+    }
+    this.pending.add(socket)
+    try {
+      socket.setNoDelay(true)
+      await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
+      const peer = await upgradeToPeer(socket, this.upgradeOptions())
+      await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
+      if (this.closed) throw new SwitchStoppedError()
+      this.emit('connection', { ...peer, outbound: false, remoteIp, remotePort })
+    } catch (err) {
+      socket.destroy()
+      const error = err instanceof SwitchyardError ? err : new DialFailedError(remote, err)
+      log('inbound %s rejected: %s', remote, error.message)
+      this.emit('rejected', { remote, error })
+    } finally {
+      this.pending.delete(socket)
+    }
+  }
+
+  private upgradeOptions (): Parameters<typeof upgradeToPeer>[1] {
+    return {
+      nodeKey: this.opts.nodeKey,
+      nodeInfo: this.opts.nodeInfo(),
+      timeout: this.opts.handshakeTimeout,
+      ...(this.opts.aead !== undefined ? { aead: this.opts.aead } : {})
+    }
+  }
+
+  private async runFilter (what: string, f: () => void | Promise<void>): Promise<void> {
+    try {
+      await withTimeout(f(), this.opts.filterTimeout, () => new FilteredError(`${what} (timed out after ${this.opts.filterTimeout} ms)`))
+    } catch (err) {
+      throw err instanceof FilteredError ? err : new FilteredError(what, err)
+    }
+  }
+
+  /** Dials id@ip:port and upgrades; the peer must authenticate as the address's ID. */
+  async dial (address: NetAddress, options: { signal?: AbortSignal } = {}): Promise<Connection> {
+    if (this.closed) throw new SwitchStoppedError()
+    const target = address.toString()
+    await this.runFilter('ip', () => this.opts.filters?.ip?.(address.ip))
+    const socket = net.connect({ host: address.ip, port: address.port })
+    socket.on('error', () => {})
+    this.pending.add(socket)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new DialTimeoutError(target, this.opts.dialTimeout)), this.opts.dialTimeout)
+        const onAbort = (): void => reject(new DialFailedError(target, options.signal?.reason ?? new Error('aborted')))
+        options.signal?.addEventListener('abort', onAbort, { once: true })
+        socket.once('connect', () => { clearTimeout(timer); options.signal?.removeEventListener('abort', onAbort); resolve() })
+        socket.once('error', err => { clearTimeout(timer); reject(new DialFailedError(target, err)) })
+      })
+      socket.setNoDelay(true)
+      const peer = await upgradeToPeer(socket, {
+        ...this.upgradeOptions(),
+        expectedPeerId: address.id,
+        ...(options.signal !== undefined ? { signal: options.signal } : {})
+      })
+      await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
+      return { ...peer, outbound: true, remoteIp: address.ip, remotePort: address.port, dialed: address }
+    } catch (err) {
+      socket.destroy()
+      throw err
+    } finally {
+      this.pending.delete(socket)
+    }
+  }
+
+  /** Stops listening and drops every handshake in progress. */
+  async close (): Promise<void> {
+    this.closed = true
+    for (const s of this.pending) s.destroy()
+    this.pending.clear()
+    const server = this.server
+    if (server !== undefined) await new Promise<void>(resolve => server.close(() => resolve()))
+  }
+}
