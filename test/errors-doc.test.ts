@@ -8,7 +8,7 @@ describe('docs/errors.md', () => {
   it('lists exactly the error codes and classes the packages export', () => {
     const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
     const rows = [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` \| `(\w+)` \| (\w+) \|/gm)].map(m => ({ code: m[1]!, cls: m[2]!, pkg: m[3]! }))
-    const codes = [...wire.wireErrorCodes, ...conn.connErrorCodes, ...conn.handshakeErrorCodes, ...p2p.p2pErrorCodes]
+    const codes = [...wire.wireErrorCodes, ...conn.connErrorCodes, ...conn.handshakeErrorCodes, ...p2p.p2pErrorCodes, ...p2p.switchErrorCodes]
     expect(rows.map(r => r.code).sort()).toEqual([...codes].sort())
     const modules: Record<string, Record<string, unknown>> = { wire, conn, p2p }
     for (const r of rows) {

@@ -11,7 +11,8 @@ import { MConnection, type MConnectionOptions } from '@switchyard/conn'
 import { MalformedMessageError, SwitchyardError, type NodeInfo } from '@switchyard/wire'
 import type { Channel } from './channel.js'
 import {
-  ChannelTakenError, DuplicateIpError, DuplicatePeerError, PeerStoppedError, SwitchStoppedError, TooManyPeersError
+  ChannelTakenError, DuplicateIpError, DuplicatePeerError, PeerStoppedError, SelfConnectionError, SwitchStoppedError,
+  TooManyPeersError
 } from './errors.js'
 import { InboundQueue } from './inbound-queue.js'
 import { NetAddress, resolveNetAddress } from './net-address.js'
@@ -57,6 +58,8 @@ export interface SwitchOptions {
   allowDuplicateIp?: boolean
   handshakeTimeout?: number
   dialTimeout?: number
+  /** Source IP for outgoing connections (default: the OS picks). */
+  dialFromAddress?: string
   filters?: ConnectionFilters
   filterTimeout?: number
   /** MConnection tuning for every peer (rates, ping, flush throttle, …). */
@@ -121,7 +124,8 @@ export class Switch extends EventEmitter<SwitchEvents> {
       ...(options.handshakeTimeout !== undefined ? { handshakeTimeout: options.handshakeTimeout } : {}),
       ...(options.dialTimeout !== undefined ? { dialTimeout: options.dialTimeout } : {}),
       ...(options.filters !== undefined ? { filters: options.filters } : {}),
-      ...(options.filterTimeout !== undefined ? { filterTimeout: options.filterTimeout } : {})
+      ...(options.filterTimeout !== undefined ? { filterTimeout: options.filterTimeout } : {}),
+      ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {})
     })
     this.transport.on('connection', conn => { this.admit(conn) })
     this.transport.on('rejected', ({ remote, error }) => { this.rejected(remote, false, error) })
@@ -222,7 +226,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
   async dial (address: string | NetAddress, options: { persistent?: boolean, signal?: AbortSignal } = {}): Promise<Peer> {
     if (this.state !== 'started') throw new SwitchStoppedError()
     const addr = typeof address === 'string' ? await resolveNetAddress(address) : address
-    if (addr.id === this.nodeKey.id) throw new DuplicatePeerError(`${addr.id} (ourselves)`)
+    if (addr.id === this.nodeKey.id) throw new SelfConnectionError(addr.id)
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
     this.dialing.add(addr.id)
     this.opts.addressBook?.markAttempt?.(addr)

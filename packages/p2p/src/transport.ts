@@ -33,6 +33,8 @@ export interface TransportOptions {
   /** Inbound handshakes in progress at once; connections beyond are closed at once. */
   maxPendingHandshakes?: number
   aead?: AeadName
+  /** Source IP for outgoing connections (default: the OS picks); test networks on 127.x use it. */
+  localAddress?: string
 }
 
 export interface Connection extends PeerConnection {
@@ -59,7 +61,7 @@ async function withTimeout<T> (p: Promise<T> | T, ms: number, onTimeout: () => S
 }
 
 export class Transport extends EventEmitter<TransportEvents> {
-  private readonly opts: Required<Omit<TransportOptions, 'filters' | 'aead'>> & Pick<TransportOptions, 'filters' | 'aead'>
+  private readonly opts: Required<Omit<TransportOptions, 'filters' | 'aead' | 'localAddress'>> & Pick<TransportOptions, 'filters' | 'aead' | 'localAddress'>
   private server: net.Server | undefined
   private readonly pending = new Set<net.Socket>()
   private closed = false
@@ -143,7 +145,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     if (this.closed) throw new SwitchStoppedError()
     const target = address.toString()
     await this.runFilter('ip', () => this.opts.filters?.ip?.(address.ip))
-    const socket = net.connect({ host: address.ip, port: address.port })
+    const socket = net.connect({ host: address.ip, port: address.port, ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}) })
     socket.on('error', () => {})
     this.pending.add(socket)
     try {

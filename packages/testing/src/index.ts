@@ -1,0 +1,2 @@
+export * from './wait.js'
+export * from './network.js'
