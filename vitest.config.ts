@@ -4,9 +4,11 @@ import { fileURLToPath } from 'node:url'
 
 // Tests import workspace packages from their TypeScript sources, so `vitest` needs no build step.
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
-const alias = Object.fromEntries(
-  readdirSync(packagesDir).map(name => [name === 'switchyard' ? name : `@switchyard/${name}`, `${packagesDir}${name}/src/index.ts`])
-)
+const examplesDir = fileURLToPath(new URL('./examples/', import.meta.url))
+const alias = Object.fromEntries([
+  ...readdirSync(packagesDir).map(name => [name === 'switchyard' ? name : `@switchyard/${name}`, `${packagesDir}${name}/src/index.ts`]),
+  ...readdirSync(examplesDir).map(name => [`@switchyard/example-${name}`, `${examplesDir}${name}/src/index.ts`])
+])
 
 // .ci/run asks for a JSON report too, to print the "N passed, N failed" line.
 const jsonReport = process.env.SWITCHYARD_VITEST_JSON

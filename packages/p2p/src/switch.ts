@@ -69,6 +69,12 @@ export interface SwitchOptions {
   dialJitter?: number
   /** Messages waiting for a peer's async reactors before we stop reading from it. */
   maxInboundQueue?: number
+  /**
+   * For this long after a peer connects (ms, default 2000), a second connection with it is taken
+   * as a simultaneous dial: both sides keep the one dialed by the lower node ID. Later duplicates
+   * are refused.
+   */
+  simultaneousConnectWindow?: number
   addressBook?: AddressBookHook
 }
 
@@ -89,6 +95,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
   private readonly byChannel = new Map<number, { name: string, reactor: Reactor, channel: Channel<any> }>()
   private readonly peerMap = new Map<string, Peer>()
   private readonly inbound = new Map<Peer, InboundQueue>()
+  private readonly addedAt = new WeakMap<Peer, number>()
   private readonly dialing = new Set<string>()
   private readonly reconnecting = new Map<string, AbortController>()
   private readonly persistent = new Map<string, string>()
@@ -343,7 +350,18 @@ export class Switch extends EventEmitter<SwitchEvents> {
       return undefined
     }
     if (this.state !== 'started') return refuse(new SwitchStoppedError())
-    if (this.peerMap.has(id)) return refuse(new DuplicatePeerError(id))
+    const existing = this.peerMap.get(id)
+    if (existing !== undefined) {
+      // Two nodes that dial each other at the same moment end up with two connections, and if each
+      // side refused its second one they would lose both. Both sides instead keep the connection
+      // dialed by the node with the lower ID and close the other, so they agree on which survives.
+      // Outside that moment (simultaneousConnectWindow after the first connection) a duplicate is refused.
+      const keepOutbound = this.nodeKey.id < id
+      const young = performance.now() - (this.addedAt.get(existing) ?? 0) < (this.opts.simultaneousConnectWindow ?? 2000)
+      if (!young || conn.outbound !== keepOutbound || existing.outbound === keepOutbound) return refuse(new DuplicatePeerError(id))
+      log('simultaneous connections with %s: keeping the one %s dialed', id, keepOutbound ? 'we' : 'they')
+      existing.mconn.close(new DuplicatePeerError(`${id} (replaced by the connection ${keepOutbound ? 'we' : 'they'} dialed)`))
+    }
     const unconditional = this.unconditional.has(id)
     const persistent = persistentDial || this.persistent.has(id)
     if (this.opts.allowDuplicateIp !== true && !unconditional) {
@@ -366,6 +384,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
     })
     this.inbound.set(peer, queue)
     this.peerMap.set(id, peer)
+    this.addedAt.set(peer, performance.now())
     mconn.on('message', (chId, data) => { this.route(peer, queue, chId, data) })
     mconn.once('close', reason => { this.removed(peer, reason) })
     for (const r of this.reactors.values()) r.addPeer?.(peer)

@@ -177,7 +177,8 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.closed = true
     for (const s of this.pending) s.destroy()
     this.pending.clear()
-    const server = this.server
-    if (server !== undefined) await new Promise<void>(resolve => server.close(() => resolve()))
+    // Stop listening without waiting for close()'s callback: it only fires once every accepted
+    // connection has ended, and those belong to peers the Switch stops after this.
+    this.server?.close()
   }
 }

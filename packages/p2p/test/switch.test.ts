@@ -146,7 +146,7 @@ describe('Switch', () => {
   })
 
   it('rejects ourselves and duplicate IDs', async () => {
-    const net = await network({ size: 2, reactors: () => ({ rec: new Recorder(A) }), topology: 'line' })
+    const net = await network({ size: 2, reactors: () => ({ rec: new Recorder(A) }), topology: 'line', switchOptions: () => ({ simultaneousConnectWindow: 0 }) })
     const [n0, n1] = [net.node(0), net.node(1)]
     await expect(n0.switch.dial(n0.address)).rejects.toMatchObject({ code: 'ERR_SELF_CONNECTION' })
     await expect(n0.switch.dial(n1.address)).rejects.toMatchObject({ code: 'ERR_DUPLICATE_PEER' })
@@ -210,7 +210,17 @@ describe('Switch', () => {
     await waitFor(() => net.nodes.slice(1).every(n => (n.reactors.rec as Recorder).received.length === 1))
   })
 
-  it('a graceful stop of a node is seen as removePeer by its peers within 1 s', async () => {
+  it('a graceful stop of a node is seen as removePeer by its peers within 1 s (inbound and outbound peers)', async () => {
+    const net = await network({ size: 3, reactors: () => ({ rec: new Recorder(A) }), topology: 'star' })
+    const hub = net.node(0)
+    const t1 = performance.now()
+    const seenBoth = Promise.all([1, 2].map(async i => await waitForEvent<[Peer]>(net.node(i).switch, 'peer:remove', { filter: p => p.id === hub.id, timeoutMs: 1000 })))
+    await hub.switch.stop()
+    await seenBoth
+    expect(performance.now() - t1).toBeLessThan(1000)
+  })
+
+  it('a graceful stop of a leaf is seen by the hub within 1 s', async () => {
     const net = await network({ size: 3, reactors: () => ({ rec: new Recorder(A) }), topology: 'star' })
     const leaving = net.node(1)
     const t0 = performance.now()
@@ -267,5 +277,24 @@ describe('Switch', () => {
 
   it('validates its options', () => {
     expect(() => new Switch({ nodeKey: NodeKey.generate(), network: 'n', maxInboundPeers: -1 })).toThrow(/maxInboundPeers/)
+  })
+})
+
+describe('Switch: simultaneous dials', () => {
+  it('two nodes dialing each other at once keep exactly one connection, the same one on both sides', async () => {
+    for (let round = 0; round < 5; round++) {
+      const net = await network({ size: 2, reactors: () => ({ rec: new Recorder(A) }) })
+      const [a, b] = [net.node(0), net.node(1)]
+      await Promise.allSettled([a.switch.dial(b.address), b.switch.dial(a.address)])
+      // Settled: each side holds the connection dialed by the lower ID.
+      await waitFor(() => a.switch.peers.get(b.id)?.outbound === (a.id < b.id) && b.switch.peers.get(a.id)?.outbound === (b.id < a.id), { what: 'one surviving connection' })
+      const pa = a.switch.peers.get(b.id)!
+      const pb = b.switch.peers.get(a.id)!
+      expect(pa.outbound).toBe(!pb.outbound)
+      // The survivor was dialed by the node with the lower ID.
+      expect(pa.outbound).toBe(a.id < b.id)
+      expect(await pa.send(A, Buffer.from('works'))).toBe(true)
+      await waitFor(() => (b.reactors.rec as Recorder).received.length === 1)
+    }
   })
 })
