@@ -27,7 +27,11 @@ import { Transport, type Connection, type ConnectionFilters } from './transport.
 const log = createDebug('switchyard:p2p:switch')
 const logError = createDebug('switchyard:p2p:switch:error')
 
-/** What the Switch tells an address book (PEX plugs its AddrBook in here). */
+/**
+ * What the Switch tells an address book (PEX plugs its AddrBook in here): markGood after a
+ * successful outbound connection; addOurAddress and removeAddress when a dial reaches ourselves.
+ * markAttempt and markBad are for reactors (PEX) that dial and punish.
+ */
 export interface AddressBookHook {
   markGood?: (address: NetAddress) => void
   markAttempt?: (address: NetAddress) => void
@@ -189,6 +193,14 @@ export class Switch extends EventEmitter<SwitchEvents> {
     return { outbound, inbound: this.peerMap.size - outbound, dialing: this.dialing.size }
   }
 
+  get maxOutboundPeers (): number {
+    return this.opts.maxOutboundPeers ?? 10
+  }
+
+  get maxInboundPeers (): number {
+    return this.opts.maxInboundPeers ?? 40
+  }
+
   isPersistent (id: string): boolean {
     return this.persistent.has(id)
   }
@@ -230,17 +242,16 @@ export class Switch extends EventEmitter<SwitchEvents> {
   }
 
   /** Dials `address` (id@host:port) and resolves with the new peer; rejects with a typed error. */
-  async dial (address: string | NetAddress, options: { persistent?: boolean, signal?: AbortSignal } = {}): Promise<Peer> {
+  async dial (address: string | NetAddress, options: { persistent?: boolean, signal?: AbortSignal, exemptFromLimits?: boolean } = {}): Promise<Peer> {
     if (this.state !== 'started') throw new SwitchStoppedError()
     const addr = typeof address === 'string' ? await resolveNetAddress(address) : address
     if (addr.id === this.nodeKey.id) throw new SelfConnectionError(addr.id)
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
     this.dialing.add(addr.id)
-    this.opts.addressBook?.markAttempt?.(addr)
     try {
       const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.stopController.signal]) : this.stopController.signal
       const conn = await this.transport.dial(addr, { signal })
-      const peer = this.admit(conn, options.persistent === true)
+      const peer = this.admit(conn, options.persistent === true, options.exemptFromLimits === true)
       if (peer === undefined) throw this.lastAdmitError ?? new SwitchStoppedError()
       return peer
     } catch (err) {
@@ -341,7 +352,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
   private lastAdmitError: SwitchyardError | undefined
 
   /** Turns an authenticated connection into a peer, or refuses it. Returns the peer, if any. */
-  private admit (conn: Connection, persistentDial = false): Peer | undefined {
+  private admit (conn: Connection, persistentDial = false, exempt = false): Peer | undefined {
     const id = conn.peerId
     const refuse = (error: SwitchyardError): undefined => {
       conn.conn.destroy()
@@ -371,7 +382,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
     if (!conn.outbound && !unconditional && counts.inbound >= (this.opts.maxInboundPeers ?? 40)) {
       return refuse(new TooManyPeersError('inbound', this.opts.maxInboundPeers ?? 40))
     }
-    if (conn.outbound && !unconditional && !persistent && counts.outbound >= (this.opts.maxOutboundPeers ?? 10)) {
+    if (conn.outbound && !unconditional && !persistent && !exempt && counts.outbound >= this.maxOutboundPeers) {
       return refuse(new TooManyPeersError('outbound', this.opts.maxOutboundPeers ?? 10))
     }
 

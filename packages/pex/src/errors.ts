@@ -1,0 +1,35 @@
+import { SwitchyardError } from '@switchyard/wire'
+
+/** addrbook.json could not be read or parsed; a corrupt file was moved aside to `quarantinedTo`. */
+export class AddrBookFileError extends SwitchyardError {
+  readonly path: string
+  readonly quarantinedTo: string | undefined
+  constructor (path: string, problem: string, quarantinedTo?: string, options?: { cause?: unknown }) {
+    super('ERR_ADDRBOOK_FILE', `${path}: ${problem}${quarantinedTo !== undefined ? ` (moved aside to ${quarantinedTo})` : ''}`, options)
+    this.path = path
+    this.quarantinedTo = quarantinedTo
+  }
+}
+
+/** A peer asked for addresses sooner than the minimum interval allows. */
+export class PexRequestTooSoonError extends SwitchyardError {
+  constructor (id: string, sinceMs: number, minMs: number) {
+    super('ERR_PEX_TOO_SOON', `peer ${id} asked for addresses ${Math.round(sinceMs)} ms after its previous request (minimum ${minMs} ms)`)
+  }
+}
+
+/** A peer sent addresses we did not ask for. */
+export class PexUnsolicitedError extends SwitchyardError {
+  constructor (id: string) {
+    super('ERR_PEX_UNSOLICITED', `peer ${id} sent addresses we did not request`)
+  }
+}
+
+/** A PexAddrs message held an address that is not an IP and port. */
+export class PexInvalidAddressError extends SwitchyardError {
+  constructor (id: string, problem: string) {
+    super('ERR_PEX_INVALID_ADDRESS', `peer ${id} sent an invalid address: ${problem}`)
+  }
+}
+
+export const pexErrorCodes = ['ERR_ADDRBOOK_FILE', 'ERR_PEX_TOO_SOON', 'ERR_PEX_UNSOLICITED', 'ERR_PEX_INVALID_ADDRESS'] as const

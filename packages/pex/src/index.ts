@@ -1,0 +1,5 @@
+export * from './errors.js'
+export * from './go-time.js'
+export * from './groups.js'
+export * from './addr-book.js'
+export * from './pex-reactor.js'

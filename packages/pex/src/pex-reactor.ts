@@ -1,0 +1,315 @@
+/**
+ * The PEX reactor (channel 0x00), wire-compatible with CometBFT: peers ask each other for
+ * addresses, answers fill the AddrBook, and ensurePeers dials from the book until the outbound
+ * target is met. In seed (crawler) mode the node instead crawls the book and answers each inbound
+ * request once, then hangs up — after the answer is flushed, not before.
+ */
+import createDebug from 'debug'
+import net from 'node:net'
+import {
+  NetAddress, Reactor, channel, type Envelope, type Peer, type RemoveReason
+} from '@switchyard/p2p'
+import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard/wire'
+import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
+import { PexInvalidAddressError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
+
+const log = createDebug('switchyard:pex:reactor')
+
+/** 256 bytes per address × 250 addresses, as CometBFT sizes it. */
+export const PEX_MAX_MESSAGE = 64_000
+
+export const PexChannel = channel<PexMessage>({
+  id: 0x00, priority: 1, sendQueueCapacity: 10, recvMessageCapacity: PEX_MAX_MESSAGE,
+  message: { encode: encodePexMessage, decode: decodePexMessage }
+})
+
+export interface PexReactorOptions {
+  book: AddrBook
+  seedMode?: boolean
+  /** id@host:port of seed nodes, dialed when the book cannot supply addresses. */
+  seeds?: string[]
+  /** How often ensurePeers (or, in seed mode, the crawl) runs (CometBFT: 30 s). */
+  ensurePeersPeriod?: number
+  /** A peer may ask at most once per this many ms after its first two requests (default period / 3). */
+  minReceiveRequestInterval?: number
+  crawlPeriod?: number
+  minTimeBetweenCrawls?: number
+  /** Seed mode: peers connected longer than this are let go (CometBFT: 28 h). */
+  seedDisconnectWaitPeriod?: number
+  /** Failed dials of a non-persistent address before it is banned (CometBFT: 16). */
+  maxAttemptsToDial?: number
+  banTime?: number
+  /** Dial back-off per address: 2^attempts × unit + up to one unit of jitter (CometBFT: 1 s). */
+  dialBackoffUnit?: number
+  /** Wait up to one period before the first ensurePeers when we already have peers (default true). */
+  startJitter?: boolean
+  random?: () => number
+}
+
+const SELECTION_BIAS_SEED = 30
+
+export class PexReactor extends Reactor {
+  readonly channels = [PexChannel]
+  readonly book: AddrBook
+  private readonly o: Required<Omit<PexReactorOptions, 'book' | 'seeds'>> & { seeds: string[] }
+  private readonly seedIds: Set<string>
+  private readonly requestsSent = new Set<string>()
+  private readonly requestedAt = new Map<string, number>()
+  private readonly received = new Map<string, { count: number, last: number }>()
+  private readonly dialAttempts = new Map<string, { attempts: number, lastDialed: number }>()
+  private readonly crawled = new Map<string, number>()
+  private readonly connectedAt = new Map<string, number>()
+  private timers: NodeJS.Timeout[] = []
+  private wakeScheduled = false
+  private stopped = false
+  /** Requests served, answers received, punishments — for logs and metrics. */
+  readonly stats = { requestsServed: 0, addrsReceived: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0 }
+
+  constructor (options: PexReactorOptions) {
+    super()
+    const period = options.ensurePeersPeriod ?? 30_000
+    this.book = options.book
+    this.o = {
+      seedMode: options.seedMode ?? false,
+      seeds: options.seeds ?? [],
+      ensurePeersPeriod: period,
+      minReceiveRequestInterval: options.minReceiveRequestInterval ?? period / 3,
+      crawlPeriod: options.crawlPeriod ?? 30_000,
+      minTimeBetweenCrawls: options.minTimeBetweenCrawls ?? 120_000,
+      seedDisconnectWaitPeriod: options.seedDisconnectWaitPeriod ?? 28 * 3600 * 1000,
+      maxAttemptsToDial: options.maxAttemptsToDial ?? 16,
+      banTime: options.banTime ?? DEFAULT_BAN_MS,
+      dialBackoffUnit: options.dialBackoffUnit ?? 1000,
+      startJitter: options.startJitter ?? true,
+      random: options.random ?? Math.random
+    }
+    this.seedIds = new Set(this.o.seeds.map(s => s.replace(/^.*:\/\//, '').split('@')[0] ?? ''))
+  }
+
+  override start (): void {
+    this.book.start()
+    this.stopped = false
+    const every = (ms: number, f: () => void): void => { const t = setInterval(f, ms); t.unref(); this.timers.push(t) }
+    if (this.o.seedMode) {
+      setImmediate(() => { void this.crawlStart() })
+      every(this.o.crawlPeriod, () => { void this.crawlRound() })
+    } else {
+      const { outbound, inbound, dialing } = this.switch.numPeers()
+      const jitter = this.o.startJitter && outbound + inbound + dialing > 0 ? this.o.random() * this.o.ensurePeersPeriod : 0
+      const first = setTimeout(() => {
+        void this.ensurePeers(true)
+        every(this.o.ensurePeersPeriod, () => { void this.ensurePeers(true) })
+      }, jitter)
+      first.unref()
+      this.timers.push(first)
+    }
+  }
+
+  override async stop (): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers) { clearTimeout(t); clearInterval(t) }
+    this.timers = []
+    await this.book.stop()
+  }
+
+  override addPeer (peer: Peer): void {
+    this.connectedAt.set(peer.id, Date.now())
+    if (peer.outbound) {
+      if (this.book.needMoreAddrs() || this.o.seedMode) this.requestAddrs(peer)
+    } else {
+      // An inbound peer's self-reported address goes into the book, with itself as the source.
+      const addr = peer.listenAddress
+      if (addr !== undefined) this.book.addAddress(addr, addr)
+    }
+  }
+
+  override removePeer (peer: Peer, _reason: RemoveReason): void {
+    this.requestsSent.delete(peer.id)
+    this.received.delete(peer.id)
+    this.connectedAt.delete(peer.id)
+  }
+
+  override async receive ({ peer, message }: Envelope<PexMessage>): Promise<void> {
+    if (message.type === 'request') await this.onRequest(peer)
+    else this.onAddrs(peer, message.addrs)
+  }
+
+  /** Asks `peer` for addresses unless a request to it is outstanding. */
+  requestAddrs (peer: Peer): void {
+    if (this.requestsSent.has(peer.id)) return
+    // Never ask closer than the interval a CometBFT peer enforces (with 10 % margin).
+    const last = this.requestedAt.get(peer.id)
+    if (last !== undefined && Date.now() - last < this.o.minReceiveRequestInterval * 1.1) return
+    if (peer.trySend(PexChannel, { type: 'request' })) {
+      this.requestsSent.add(peer.id)
+      this.requestedAt.set(peer.id, Date.now())
+    }
+  }
+
+  private async onRequest (peer: Peer): Promise<void> {
+    if (this.o.seedMode && !peer.outbound) {
+      // Answer once, then hang up — after the answer is flushed (stopPeerGracefully).
+      if (this.received.has(peer.id)) return
+      this.received.set(peer.id, { count: 1, last: Date.now() })
+      this.stats.requestsServed++
+      await peer.send(PexChannel, { type: 'addrs', addrs: this.book.getSelectionWithBias(SELECTION_BIAS_SEED).map(toMessage) })
+      await this.switch.stopPeerGracefully(peer)
+      return
+    }
+    const now = Date.now()
+    const r = this.received.get(peer.id) ?? { count: 0, last: 0 }
+    if (r.count >= 2 && now - r.last < this.o.minReceiveRequestInterval) {
+      this.stats.tooSoon++
+      this.punish(peer, new PexRequestTooSoonError(peer.id, now - r.last, this.o.minReceiveRequestInterval))
+      return
+    }
+    r.count++
+    r.last = now
+    this.received.set(peer.id, r)
+    this.stats.requestsServed++
+    peer.trySend(PexChannel, { type: 'addrs', addrs: this.book.getSelection().map(toMessage) })
+  }
+
+  private onAddrs (peer: Peer, addrs: Array<{ id: string, ip: string, port: number }>): void {
+    if (!this.requestsSent.has(peer.id)) {
+      this.stats.unsolicited++
+      this.punish(peer, new PexUnsolicitedError(peer.id))
+      return
+    }
+    this.requestsSent.delete(peer.id)
+    const parsed: NetAddress[] = []
+    for (const a of addrs) {
+      if (net.isIP(a.ip) === 0 || !Number.isInteger(a.port) || a.port > 65535) {
+        this.stats.invalid++
+        this.punish(peer, new PexInvalidAddressError(peer.id, `${JSON.stringify(a.ip)} port ${a.port}`))
+        return
+      }
+      parsed.push(new NetAddress(a.id, a.ip, a.port))
+    }
+    this.stats.addrsReceived += parsed.length
+    const src = peer.listenAddress ?? peer.socketAddress
+    for (const addr of parsed) this.book.addAddress(addr, src)
+    log('%d addresses from %s; book has %d', parsed.length, peer.id, this.book.size)
+    if (this.seedIds.has(peer.id)) this.wake()
+  }
+
+  /** Disconnects the peer and bans its address (CometBFT: 24 h). */
+  private punish (peer: Peer, error: PexRequestTooSoonError | PexUnsolicitedError | PexInvalidAddressError): void {
+    this.switch.stopPeerForError(peer, error)
+    const addr = peer.listenAddress ?? peer.socketAddress
+    if (!this.book.has(addr.id)) this.book.addAddress(addr, addr)
+    this.book.markBad(addr, this.o.banTime)
+  }
+
+  private wake (): void {
+    if (this.wakeScheduled || this.stopped) return
+    this.wakeScheduled = true
+    setImmediate(() => { this.wakeScheduled = false; void this.ensurePeers(false) })
+  }
+
+  /** Dials from the book until the outbound target is met; asks for more addresses when short. */
+  async ensurePeers (timerTriggered: boolean): Promise<void> {
+    if (this.stopped || !this.switch.isRunning) return
+    const { outbound, dialing } = this.switch.numPeers()
+    const numToDial = this.switch.maxOutboundPeers - (outbound + dialing)
+    if (numToDial <= 0) return
+    const newBias = Math.min(outbound, 8) * 10 + 10
+    const picked = new Map<string, NetAddress>()
+    for (let i = 0; i < numToDial * 3 && picked.size < numToDial; i++) {
+      const a = this.book.pickAddress(newBias)
+      if (a === undefined || picked.has(a.id) || a.id === this.switch.nodeKey.id || this.switch.isDialingOrConnected(a.id)) continue
+      picked.set(a.id, a)
+    }
+    await Promise.all([...picked.values()].map(async a => { await this.dialPeer(a) }))
+    if (this.book.needMoreAddrs()) this.book.reinstateBadPeers()
+    if (this.book.needMoreAddrs()) {
+      const peers = [...this.switch.peers.values()]
+      if (timerTriggered && peers.length > 0) this.requestAddrs(peers[Math.floor(this.o.random() * peers.length)]!)
+      if (picked.size === 0) await this.dialSeeds()
+    }
+  }
+
+  /** Dials with per-address back-off; gives up on (and bans) an address after too many failures. */
+  async dialPeer (addr: NetAddress): Promise<Peer | undefined> {
+    const key = addr.dialString
+    const st = this.dialAttempts.get(key) ?? { attempts: 0, lastDialed: 0 }
+    const persistent = this.switch.isPersistent(addr.id)
+    if (!persistent && st.attempts > this.o.maxAttemptsToDial) {
+      this.book.markBad(addr, this.o.banTime)
+      this.dialAttempts.delete(key)
+      return undefined
+    }
+    if (st.attempts > 0) {
+      const backoff = 2 ** st.attempts * this.o.dialBackoffUnit + this.o.random() * this.o.dialBackoffUnit
+      if (Date.now() - st.lastDialed < backoff) return undefined
+    }
+    this.stats.dials++
+    try {
+      const peer = await this.switch.dial(addr, { exemptFromLimits: this.o.seedMode })
+      this.dialAttempts.delete(key)
+      return peer
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if (code === 'ERR_DUPLICATE_PEER' || code === 'ERR_SWITCH_STOPPED') return undefined
+      this.stats.dialFailures++
+      this.book.markAttempt(addr)
+      this.dialAttempts.set(key, { attempts: st.attempts + 1, lastDialed: Date.now() })
+      log('dial %s failed: %s', addr.toString(), (err as Error).message)
+      return undefined
+    }
+  }
+
+  /** Dials the seeds in random order until one connects. */
+  async dialSeeds (): Promise<boolean> {
+    const seeds = [...this.o.seeds]
+    for (let i = seeds.length - 1; i > 0; i--) {
+      const j = Math.floor(this.o.random() * (i + 1))
+      ;[seeds[i], seeds[j]] = [seeds[j]!, seeds[i]!]
+    }
+    for (const s of seeds) {
+      try {
+        const addr = NetAddress.parse(s)
+        if (this.switch.peers.has(addr.id)) return true
+        if (await this.dialPeer(addr) !== undefined) return true
+      } catch (err) {
+        log('seed %s unusable: %s', s, (err as Error).message)
+      }
+    }
+    return false
+  }
+
+  // ---- seed (crawler) mode ----
+
+  private async crawlStart (): Promise<void> {
+    if (this.o.seeds.length > 0) await this.dialSeeds()
+    else await this.crawl(this.book.getSelection())
+  }
+
+  private async crawlRound (): Promise<void> {
+    if (this.stopped || !this.switch.isRunning) return
+    // Let go of peers held longer than the wait period (not persistent ones).
+    const now = Date.now()
+    for (const p of this.switch.peers.values()) {
+      const since = this.connectedAt.get(p.id)
+      if (!p.persistent && since !== undefined && now - since >= this.o.seedDisconnectWaitPeriod) void this.switch.stopPeerGracefully(p)
+    }
+    await this.crawl(this.book.getSelection())
+    for (const [id, t] of this.crawled) if (now - t > 24 * 3600 * 1000) this.crawled.delete(id)
+  }
+
+  private async crawl (addrs: NetAddress[]): Promise<void> {
+    for (const a of addrs) {
+      if (this.stopped) return
+      const last = this.crawled.get(a.id)
+      if (last !== undefined && Date.now() - last < this.o.minTimeBetweenCrawls) continue
+      this.crawled.set(a.id, Date.now())
+      if (a.id === this.switch.nodeKey.id || this.switch.isDialingOrConnected(a.id)) continue
+      const peer = await this.dialPeer(a)
+      if (peer !== undefined) this.requestAddrs(peer)
+    }
+  }
+}
+
+function toMessage (a: NetAddress): { id: string, ip: string, port: number } {
+  return { id: a.id, ip: a.ip, port: a.port }
+}
