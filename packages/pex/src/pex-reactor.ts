@@ -63,7 +63,7 @@ export class PexReactor extends Reactor {
   private wakeScheduled = false
   private stopped = false
   /** Requests served, answers received, punishments — for logs and metrics. */
-  readonly stats = { requestsServed: 0, addrsReceived: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0 }
+  readonly stats = { requestsServed: 0, requestsSent: 0, addrsReceived: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0, ensureRounds: 0 }
 
   constructor (options: PexReactorOptions) {
     super()
@@ -141,6 +141,7 @@ export class PexReactor extends Reactor {
     const last = this.requestedAt.get(peer.id)
     if (last !== undefined && Date.now() - last < this.o.minReceiveRequestInterval * 1.1) return
     if (peer.trySend(PexChannel, { type: 'request' })) {
+      this.stats.requestsSent++
       this.requestsSent.add(peer.id)
       this.requestedAt.set(peer.id, Date.now())
     }
@@ -210,6 +211,7 @@ export class PexReactor extends Reactor {
   /** Dials from the book until the outbound target is met; asks for more addresses when short. */
   async ensurePeers (timerTriggered: boolean): Promise<void> {
     if (this.stopped || !this.switch.isRunning) return
+    this.stats.ensureRounds++
     const { outbound, dialing } = this.switch.numPeers()
     const numToDial = this.switch.maxOutboundPeers - (outbound + dialing)
     if (numToDial <= 0) return
