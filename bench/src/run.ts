@@ -3,7 +3,7 @@
  * (so sealing and opening share the machine's cores). Prints one JSON line per measurement and run,
  * then a table of medians and of ratios to the raw-socket and js-libp2p baselines from this run.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake] [--aead sodium-native|node:crypto]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex] [--aead sodium-native|node:crypto]
  */
 import net from 'node:net'
 import os from 'node:os'
@@ -12,13 +12,14 @@ import { NodeKey, makeNodeInfo, upgradeToPeer } from '@switchyard/p2p'
 import { kindName, link, type Kind } from './links.js'
 import { pairThroughput } from './pair.js'
 import { dialFromWorker } from './dialers.js'
+import { bookBench, convergenceBench } from './pex.js'
 import { bulk, echoRtt, median, messageRate } from './measures.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake').split(','))
+const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex').split(','))
 const MiB = 1024 * 1024
 const aeads = availableAeads().filter(a => arg('--aead', a) === a)
 
@@ -124,6 +125,18 @@ async function main (): Promise<void> {
   if (ONLY.has('secret')) for (const a of aeads) await linkMeasures(`secret:${a}`, encBulk, msgCount)
   if (ONLY.has('libp2p')) await linkMeasures('libp2p', encBulk, QUICK ? 20_000 : 100_000)
   if (ONLY.has('handshake')) await handshakeRate()
+  if (ONLY.has('book')) {
+    for (let run = 0; run < RUNS; run++) {
+      const f = await bookBench(QUICK ? 5000 : 20_000)
+      record({ name: `AddrBook with ${QUICK ? 5000 : 20_000} addresses`, other: { ...f } })
+    }
+  }
+  if (ONLY.has('pex')) {
+    for (let run = 0; run < RUNS; run++) {
+      const c = await convergenceBench(QUICK ? 30 : 100)
+      record({ name: `PEX convergence, ${c.nodes} nodes from one seed, outbound target ${c.target}`, other: { seconds: c.seconds } })
+    }
+  }
 
   const med = (name: string, f: (r: Row) => number | undefined): number | undefined => {
     const xs = (results.get(name) ?? []).map(f).filter((x): x is number => x !== undefined)
@@ -148,7 +161,7 @@ async function main (): Promise<void> {
     const rows = results.get(name)!
     if (rows[0]?.other === undefined) continue
     const keys = Object.keys(rows[0].other)
-    console.log(`| ${name} | ${keys.map(k => `${k} ${fmt(med(name, r => r.other?.[k]))}`).join(' · ')} |`)
+    console.log(`| ${name} | ${keys.map(k => { const v = med(name, r => r.other?.[k]); return `${k} ${fmt(v, v !== undefined && Math.abs(v) < 10 ? 2 : 0)}` }).join(' · ')} |`)
   }
   process.exit(0)
 }
