@@ -1,1 +1,6 @@
 export { runDemo, type DemoResult } from './demo.js'
+export * from './config.js'
+export { init, configToml, type InitOptions } from './init.js'
+export { createLogger, type Logger } from './log.js'
+export { renderMetrics, netInfo, serveMetrics, type MetricsSource, type SeedCounters } from './metrics.js'
+export { runSeed, ExitError, EXIT, type RunningSeed } from './seed.js'

@@ -1,0 +1,236 @@
+/**
+ * Configuration the way CometBFT operators have it: a home folder with config/config.toml
+ * ([p2p] and [instrumentation] sections, top-level moniker and node_key_file), config/genesis.json
+ * for the chain id, and flags with CometBFT's names that override the file.
+ */
+import { readFileSync } from 'node:fs'
+import { isAbsolute, join } from 'node:path'
+import { parse as parseToml, TomlError } from 'smol-toml'
+import { SwitchyardError } from '@switchyard/wire'
+
+/** A config file or flag value that cannot be used; the message names the file or flag and key. */
+export class ConfigError extends SwitchyardError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_CONFIG', message, options)
+  }
+}
+
+export interface P2PConfig {
+  laddr: string
+  externalAddress: string
+  seeds: string[]
+  persistentPeers: string[]
+  bootstrapPeers: string[]
+  addrBookFile: string
+  addrBookStrict: boolean
+  maxNumInboundPeers: number
+  maxNumOutboundPeers: number
+  unconditionalPeerIds: string[]
+  privatePeerIds: string[]
+  persistentPeersMaxDialPeriod: number
+  flushThrottleTimeout: number
+  maxPacketMsgPayloadSize: number
+  sendRate: number
+  recvRate: number
+  pex: boolean
+  seedMode: boolean
+  allowDuplicateIp: boolean
+  handshakeTimeout: number
+  dialTimeout: number
+}
+
+export interface SeedConfig {
+  home: string
+  moniker: string
+  chainId: string
+  nodeKeyFile: string
+  p2p: P2PConfig
+  instrumentation: { prometheus: boolean, prometheusListenAddr: string, namespace: string }
+  logFormat: 'plain' | 'json'
+  logLevel: 'debug' | 'info' | 'error'
+}
+
+export const DEFAULT_CHAIN_ID = 'switchyard-local'
+
+/** CometBFT's [p2p] defaults (v0.38). */
+export function defaultP2P (): P2PConfig {
+  return {
+    laddr: 'tcp://0.0.0.0:26656',
+    externalAddress: '',
+    seeds: [],
+    persistentPeers: [],
+    bootstrapPeers: [],
+    addrBookFile: 'config/addrbook.json',
+    addrBookStrict: true,
+    maxNumInboundPeers: 40,
+    maxNumOutboundPeers: 10,
+    unconditionalPeerIds: [],
+    privatePeerIds: [],
+    persistentPeersMaxDialPeriod: 0,
+    flushThrottleTimeout: 100,
+    maxPacketMsgPayloadSize: 1024,
+    sendRate: 5_120_000,
+    recvRate: 5_120_000,
+    pex: true,
+    seedMode: false,
+    allowDuplicateIp: false,
+    handshakeTimeout: 20_000,
+    dialTimeout: 3000
+  }
+}
+
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Go duration syntax ("20s", "100ms", "1m30s", "0") in milliseconds. */
+export function parseDuration (s: string): number {
+  const t = s.trim()
+  if (t === '0') return 0
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy
+  let total = 0
+  let matched = 0
+  let m: RegExpExecArray | null
+  while ((m = re.exec(t)) !== null) { total += Number(m[1]) * UNITS[m[2]!]!; matched += m[0].length }
+  if (matched === 0 || matched !== t.length) throw new Error(`${JSON.stringify(s)} is not a duration (e.g. "20s", "100ms")`)
+  return total
+}
+
+export function splitList (s: string): string[] {
+  return s.split(',').map(x => x.trim()).filter(x => x !== '')
+}
+
+type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration'
+/** config.toml [p2p] key → field and kind. */
+const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
+  laddr: ['laddr', 'string'],
+  external_address: ['externalAddress', 'string'],
+  seeds: ['seeds', 'list'],
+  persistent_peers: ['persistentPeers', 'list'],
+  bootstrap_peers: ['bootstrapPeers', 'list'],
+  addr_book_file: ['addrBookFile', 'string'],
+  addr_book_strict: ['addrBookStrict', 'bool'],
+  max_num_inbound_peers: ['maxNumInboundPeers', 'int'],
+  max_num_outbound_peers: ['maxNumOutboundPeers', 'int'],
+  unconditional_peer_ids: ['unconditionalPeerIds', 'list'],
+  private_peer_ids: ['privatePeerIds', 'list'],
+  persistent_peers_max_dial_period: ['persistentPeersMaxDialPeriod', 'duration'],
+  flush_throttle_timeout: ['flushThrottleTimeout', 'duration'],
+  max_packet_msg_payload_size: ['maxPacketMsgPayloadSize', 'int'],
+  send_rate: ['sendRate', 'int'],
+  recv_rate: ['recvRate', 'int'],
+  pex: ['pex', 'bool'],
+  seed_mode: ['seedMode', 'bool'],
+  allow_duplicate_ip: ['allowDuplicateIp', 'bool'],
+  handshake_timeout: ['handshakeTimeout', 'duration'],
+  dial_timeout: ['dialTimeout', 'duration']
+}
+
+export const P2P_FLAG_NAMES = Object.keys(P2P_KEYS)
+
+function convert (where: string, kind: Kind, v: unknown): unknown {
+  const bad = (what: string): never => { throw new ConfigError(`${where}: expected ${what}, got ${JSON.stringify(v)}`) }
+  switch (kind) {
+    case 'string': return typeof v === 'string' ? v : bad('a string')
+    case 'list': return typeof v === 'string' ? splitList(v) : Array.isArray(v) && v.every(x => typeof x === 'string') ? v : bad('a comma-separated string')
+    case 'bool':
+      if (typeof v === 'boolean') return v
+      if (v === 'true') return true
+      if (v === 'false') return false
+      return bad('true or false')
+    case 'int': {
+      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : typeof v === 'bigint' ? Number(v) : v
+      return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : bad('a non-negative integer')
+    }
+    case 'duration':
+      if (typeof v !== 'string') return bad('a duration string such as "20s"')
+      try { return parseDuration(v) } catch (err) { throw new ConfigError(`${where}: ${(err as Error).message}`) }
+  }
+}
+
+function readJsonChainId (path: string): string | undefined {
+  let text: string
+  try { text = readFileSync(path, 'utf8') } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new ConfigError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code})`, { cause: err })
+  }
+  try {
+    const g = JSON.parse(text) as { chain_id?: unknown }
+    if (typeof g.chain_id !== 'string' || g.chain_id === '') throw new Error('no "chain_id" string')
+    return g.chain_id
+  } catch (err) {
+    throw new ConfigError(`${path}: not a usable genesis file (${(err as Error).message})`, { cause: err })
+  }
+}
+
+export interface Overrides { [flag: string]: string | boolean }
+
+/** Reads HOME/config/config.toml (if present) and genesis.json, then applies flag overrides. */
+export function loadConfig (home: string, flags: Overrides = {}): SeedConfig {
+  const cfg: SeedConfig = {
+    home,
+    moniker: 'switchyard-seed',
+    chainId: DEFAULT_CHAIN_ID,
+    nodeKeyFile: 'config/node_key.json',
+    p2p: defaultP2P(),
+    instrumentation: { prometheus: false, prometheusListenAddr: ':26660', namespace: 'cometbft' },
+    logFormat: 'plain',
+    logLevel: 'info'
+  }
+  const tomlPath = join(home, 'config', 'config.toml')
+  let text: string | undefined
+  try { text = readFileSync(tomlPath, 'utf8') } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`${tomlPath}: cannot read (${(err as NodeJS.ErrnoException).code})`, { cause: err })
+  }
+  if (text !== undefined) {
+    let doc: Record<string, any>
+    try {
+      doc = parseToml(text) as Record<string, any>
+    } catch (err) {
+      const where = err instanceof TomlError ? ` line ${err.line}, column ${err.column}` : ''
+      throw new ConfigError(`${tomlPath}:${where} ${(err as Error).message.split('\n')[0]}`, { cause: err })
+    }
+    // Unknown keys and sections (CometBFT's file has dozens) are ignored on purpose.
+    if (doc.moniker !== undefined) cfg.moniker = convert(`${tomlPath}: moniker`, 'string', doc.moniker) as string
+    if (doc.node_key_file !== undefined) cfg.nodeKeyFile = convert(`${tomlPath}: node_key_file`, 'string', doc.node_key_file) as string
+    if (doc.log_format !== undefined) cfg.logFormat = doc.log_format === 'json' ? 'json' : 'plain'
+    const p2p = (doc.p2p ?? {}) as Record<string, unknown>
+    for (const [key, [field, kind]] of Object.entries(P2P_KEYS)) {
+      if (p2p[key] !== undefined) (cfg.p2p as any)[field] = convert(`${tomlPath}: [p2p] ${key}`, kind, p2p[key])
+    }
+    const inst = (doc.instrumentation ?? {}) as Record<string, unknown>
+    if (inst.prometheus !== undefined) cfg.instrumentation.prometheus = convert(`${tomlPath}: [instrumentation] prometheus`, 'bool', inst.prometheus) as boolean
+    if (inst.prometheus_listen_addr !== undefined) cfg.instrumentation.prometheusListenAddr = convert(`${tomlPath}: [instrumentation] prometheus_listen_addr`, 'string', inst.prometheus_listen_addr) as string
+    if (inst.namespace !== undefined) cfg.instrumentation.namespace = convert(`${tomlPath}: [instrumentation] namespace`, 'string', inst.namespace) as string
+  }
+  const chainId = readJsonChainId(join(home, 'config', 'genesis.json'))
+  if (chainId !== undefined) cfg.chainId = chainId
+
+  for (const [name, value] of Object.entries(flags)) {
+    const key = name.replace(/-/g, '_')
+    if (key.startsWith('p2p.')) {
+      const entry = P2P_KEYS[key.slice(4)]
+      if (entry === undefined) throw new ConfigError(`--${name}: unknown p2p flag`)
+      ;(cfg.p2p as any)[entry[0]] = convert(`--${name}`, entry[1], value)
+    } else if (key === 'moniker') cfg.moniker = String(value)
+    else if (key === 'chain_id') cfg.chainId = String(value)
+    else if (key === 'node_key_file') cfg.nodeKeyFile = String(value)
+    else if (key === 'metrics.laddr' || key === 'instrumentation.prometheus_listen_addr') {
+      cfg.instrumentation.prometheus = true
+      cfg.instrumentation.prometheusListenAddr = String(value)
+    } else if (key === 'log_format') {
+      if (value !== 'json' && value !== 'plain') throw new ConfigError(`--log-format: expected "plain" or "json", got ${JSON.stringify(value)}`)
+      cfg.logFormat = value
+    } else if (key === 'log_level') {
+      if (value !== 'debug' && value !== 'info' && value !== 'error') throw new ConfigError(`--log-level: expected debug, info or error, got ${JSON.stringify(value)}`)
+      cfg.logLevel = value
+    } else {
+      throw new ConfigError(`--${name}: unknown flag`)
+    }
+  }
+  if (cfg.moniker.trim() === '' || !/^[\x20-\x7e]+$/.test(cfg.moniker)) throw new ConfigError(`moniker must be printable ASCII and not blank, got ${JSON.stringify(cfg.moniker)}`)
+  return cfg
+}
+
+/** A path from the config: absolute as is, otherwise relative to the home folder (CometBFT's rule). */
+export function homePath (cfg: SeedConfig, p: string): string {
+  return isAbsolute(p) ? p : join(cfg.home, p)
+}

@@ -1,0 +1,153 @@
+/**
+ * The seed node: a Switch with only the PEX reactor in seed (crawler) mode, an address book saved
+ * in the home folder, optional metrics, and operator logs.
+ */
+import type http from 'node:http'
+import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
+import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
+import { SwitchyardError } from '@switchyard/wire'
+import { homePath, type SeedConfig } from './config.js'
+import type { Logger } from './log.js'
+import { serveMetrics, type SeedCounters } from './metrics.js'
+
+/** A failure that ends the program with a documented exit code and one clear line. */
+export class ExitError extends Error {
+  readonly exitCode: number
+  constructor (exitCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.exitCode = exitCode
+  }
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, nodeKey: 4, listen: 5, addrBook: 6 } as const
+
+export interface RunningSeed {
+  sw: Switch
+  book: AddrBook
+  pex: PexReactor
+  /** id@host:port for others to use. */
+  address: string
+  stop: () => Promise<void>
+}
+
+function listenError (what: string, hostPort: string, err: unknown): ExitError {
+  const code = (err as NodeJS.ErrnoException).code
+  const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : code === 'EACCES' ? 'needs privileges we do not have' : `cannot be used (${(err as Error).message})`
+  return new ExitError(EXIT.listen, `${what} ${hostPort} ${why}`, { cause: err })
+}
+
+export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSeed> {
+  let state: 'starting' | 'running' | 'stopping' = 'starting'
+  const keyPath = homePath(cfg, cfg.nodeKeyFile)
+  let nodeKey: NodeKey
+  try {
+    nodeKey = await loadNodeKey(keyPath)
+  } catch (err) {
+    const missing = ((err as { cause?: NodeJS.ErrnoException }).cause)?.code === 'ENOENT'
+    throw new ExitError(EXIT.nodeKey, `${(err as Error).message}${missing ? ` (run \`switchyard init --home ${cfg.home}\` to create one)` : ''}`, { cause: err })
+  }
+
+  const bookPath = homePath(cfg, cfg.p2p.addrBookFile)
+  let book: AddrBook
+  try {
+    book = await AddrBook.load(bookPath, { strict: cfg.p2p.addrBookStrict })
+  } catch (err) {
+    if (err instanceof AddrBookFileError && err.quarantinedTo !== undefined) {
+      // The broken file is kept aside; a seed can rebuild its book from the network.
+      log.error('address book was corrupt; starting with an empty one', { file: bookPath, kept_as: err.quarantinedTo })
+      book = new AddrBook({ filePath: bookPath, strict: cfg.p2p.addrBookStrict })
+    } else {
+      throw new ExitError(EXIT.addrBook, (err as Error).message, { cause: err })
+    }
+  }
+  book.addPrivateIds(cfg.p2p.privatePeerIds)
+  book.on('refused', r => log.debug('address refused', { address: r.address, reason: r.reason }))
+
+  const laddr = splitHostPort(stripScheme(cfg.p2p.laddr))
+  if (typeof laddr === 'string') throw new ExitError(EXIT.config, `p2p.laddr ${JSON.stringify(cfg.p2p.laddr)}: ${laddr}`)
+
+  const sw = new Switch({
+    nodeKey,
+    network: cfg.chainId,
+    moniker: cfg.moniker,
+    version: SWITCHYARD_VERSION,
+    listenAddress: cfg.p2p.laddr,
+    ...(cfg.p2p.externalAddress !== '' ? { externalAddress: cfg.p2p.externalAddress } : {}),
+    maxInboundPeers: cfg.p2p.maxNumInboundPeers,
+    maxOutboundPeers: cfg.p2p.maxNumOutboundPeers,
+    persistentPeers: cfg.p2p.persistentPeers,
+    unconditionalPeerIds: cfg.p2p.unconditionalPeerIds,
+    privatePeerIds: cfg.p2p.privatePeerIds,
+    allowDuplicateIp: cfg.p2p.allowDuplicateIp,
+    handshakeTimeout: cfg.p2p.handshakeTimeout,
+    dialTimeout: cfg.p2p.dialTimeout,
+    reconnect: { maxDialPeriod: cfg.p2p.persistentPeersMaxDialPeriod },
+    connection: {
+      sendRate: cfg.p2p.sendRate,
+      recvRate: cfg.p2p.recvRate,
+      flushThrottle: cfg.p2p.flushThrottleTimeout,
+      maxPacketMsgPayloadSize: cfg.p2p.maxPacketMsgPayloadSize
+    },
+    addressBook: book
+  })
+  const pex = new PexReactor({ book, seedMode: true, seeds: cfg.p2p.seeds })
+  sw.addReactor('pex', pex)
+
+  const counters: SeedCounters = { handshakes: new Map(), rejections: new Map() }
+  const bump = (m: Map<string, number>, k: string): void => { m.set(k, (m.get(k) ?? 0) + 1) }
+  sw.on('peer:add', p => {
+    bump(counters.handshakes, 'ok')
+    log.info('peer connected', { id: p.id, moniker: p.moniker, remote: p.socketAddress.dialString, outbound: p.outbound })
+  })
+  sw.on('peer:remove', (p, reason) => log.info('peer disconnected', { id: p.id, reason: reason?.code ?? 'graceful' }))
+  sw.on('peer:rejected', ({ address, outbound, error }) => {
+    const handshakeFailed = !['ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP', 'ERR_TOO_MANY_PEERS', 'ERR_SWITCH_STOPPED', 'ERR_FILTERED'].includes(error.code)
+    if (handshakeFailed) bump(counters.handshakes, error.code)
+    bump(counters.rejections, error.code)
+    log.info(outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+  })
+
+  const started = Date.now()
+  let metrics: http.Server | undefined
+  if (cfg.instrumentation.prometheus) {
+    const m = /^(?:(.*):)?(\d+)$/.exec(stripScheme(cfg.instrumentation.prometheusListenAddr))
+    if (m === null) throw new ExitError(EXIT.config, `prometheus_listen_addr ${JSON.stringify(cfg.instrumentation.prometheusListenAddr)} is not host:port`)
+    const host = m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, '')
+    try {
+      metrics = await serveMetrics(host, Number(m[2]), { namespace: cfg.instrumentation.namespace, sw, book, pex, counters, state: () => state, started })
+    } catch (err) {
+      throw listenError('metrics address', `${host}:${m[2]}`, err)
+    }
+    log.info('metrics listening', { addr: `http://${host}:${m[2]}/metrics` })
+  }
+
+  try {
+    await sw.start()
+  } catch (err) {
+    metrics?.close()
+    if (err instanceof SwitchyardError) throw new ExitError(EXIT.config, err.message, { cause: err })
+    throw listenError('p2p.laddr', `${laddr.host}:${laddr.port}`, err)
+  }
+  for (const a of cfg.p2p.bootstrapPeers) {
+    try { book.addAddress(NetAddress.parse(a), NetAddress.parse(a)) } catch (err) { log.error('bootstrap peer ignored', { address: a, reason: (err as Error).message }) }
+  }
+  state = 'running'
+  const address = sw.address
+  log.info('seed node started', { id: nodeKey.id, address, network: cfg.chainId, book: book.size, seeds: cfg.p2p.seeds.length })
+
+  return {
+    sw,
+    book,
+    pex,
+    address,
+    stop: async () => {
+      state = 'stopping'
+      log.info('stopping: closing connections and saving the address book', { file: bookPath })
+      await sw.stop({ timeout: 2000 })
+      await book.save()
+      metrics?.close()
+      metrics?.closeAllConnections()
+      log.info('stopped', { saved: book.size })
+    }
+  }
+}
