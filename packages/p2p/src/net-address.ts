@@ -128,8 +128,8 @@ function v4 (ip: string): number[] | undefined {
   return ip.split('.').map(Number)
 }
 
-/** Expands an IPv6 address into 8 16-bit groups. */
-function v6 (ip: string): number[] | undefined {
+/** Expands an IPv6 address (any notation, including a dotted IPv4 tail) into its 8 16-bit groups. */
+export function expandIPv6 (ip: string): number[] | undefined {
   if (!net.isIPv6(ip)) return undefined
   let s = ip
   const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(s)
@@ -160,7 +160,7 @@ export function ipClass (ip: string): IpClass {
     if (x === 169 && y === 254) return 'link-local'
     return 'public'
   }
-  const g = v6(ip)
+  const g = expandIPv6(ip)
   if (g === undefined) return 'invalid'
   if (g.every(x => x === 0)) return 'unspecified'
   if (g.slice(0, 7).every(x => x === 0) && g[7] === 1) return 'loopback'

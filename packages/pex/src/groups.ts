@@ -4,21 +4,7 @@
  * non-routable addresses form their own groups.
  */
 import net from 'node:net'
-import type { NetAddress } from '@switchyard/p2p'
-
-function expand6 (ip: string): number[] {
-  let s = ip
-  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(s)
-  if (tail !== null) {
-    const b = tail[1]!.split('.').map(Number)
-    s = s.slice(0, -tail[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`
-  }
-  const [head, rest] = s.split('::') as [string, string | undefined]
-  const h = head === '' ? [] : head.split(':')
-  const r = rest === undefined || rest === '' ? [] : rest.split(':')
-  const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill('0'), ...r]
-  return groups.map(g => parseInt(g, 16))
-}
+import { expandIPv6, type NetAddress } from '@switchyard/p2p'
 
 export function groupKey (addr: NetAddress, strict: boolean): string {
   if (strict) {
@@ -29,7 +15,7 @@ export function groupKey (addr: NetAddress, strict: boolean): string {
     const [a, b] = addr.ip.split('.')
     return `${a}.${b}.0.0`
   }
-  const g = expand6(addr.ip)
+  const g = expandIPv6(addr.ip) ?? []
   // 6to4 (2002::/16): the embedded IPv4's /16.
   if (g[0] === 0x2002) return `${g[1]! >> 8}.${g[1]! & 0xff}.0.0`
   // Teredo (2001::/32): the obfuscated client IPv4's /16.
