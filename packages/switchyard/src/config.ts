@@ -15,6 +15,8 @@ export class ConfigError extends SwitchyardError {
   }
 }
 
+export const configErrorCodes = ['ERR_CONFIG'] as const
+
 export interface P2PConfig {
   laddr: string
   externalAddress: string
