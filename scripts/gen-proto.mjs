@@ -14,7 +14,8 @@ const files = [
   'tendermint/crypto/keys.proto',
   'tendermint/p2p/conn.proto',
   'tendermint/p2p/types.proto',
-  'tendermint/p2p/pex.proto'
+  'tendermint/p2p/pex.proto',
+  'switchyard/lan.proto'
 ]
 const protoRoot = new protobuf.Root()
 protoRoot.resolvePath = (_origin, target) => join(root, 'proto', target)

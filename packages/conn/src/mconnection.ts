@@ -150,7 +150,6 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     if (opts.maxPacketMsgPayloadSize < 1) throw new RangeError('MConnection option maxPacketMsgPayloadSize must be >= 1')
     if (opts.pongTimeout >= opts.pingInterval) throw new RangeError(`MConnection option pongTimeout (${opts.pongTimeout}) must be less than pingInterval (${opts.pingInterval})`)
     this.opts = opts
-    if (options.channels.length === 0) throw new RangeError('MConnection needs at least one channel')
     this.channels = options.channels.map(d => new ChannelState(resolveChannel(d)))
     for (const ch of this.channels) {
       if (this.byId.has(ch.desc.id)) throw new RangeError(`duplicate channel id ${ch.desc.id}`)

@@ -11,7 +11,7 @@ import { MConnection, type MConnectionOptions } from '@switchyard/conn'
 import { MalformedMessageError, SwitchyardError, type NodeInfo } from '@switchyard/wire'
 import type { Channel } from './channel.js'
 import {
-  ChannelTakenError, DuplicateIpError, DuplicatePeerError, PeerStoppedError, SelfConnectionError, SwitchStoppedError,
+  ChannelTakenError, DialFailedError, DuplicateIpError, DuplicatePeerError, PeerStoppedError, SelfConnectionError, SwitchStoppedError,
   TooManyPeersError
 } from './errors.js'
 import { InboundQueue } from './inbound-queue.js'
@@ -255,7 +255,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
       if (peer === undefined) throw this.lastAdmitError ?? new SwitchStoppedError()
       return peer
     } catch (err) {
-      const error = err instanceof SwitchyardError ? err : new SwitchStoppedError()
+      const error = err instanceof SwitchyardError ? err : new DialFailedError(addr.toString(), err)
       if (error.code === 'ERR_SELF_CONNECTION') {
         this.opts.addressBook?.removeAddress?.(addr)
         this.opts.addressBook?.addOurAddress?.(addr)

@@ -132,9 +132,13 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     return ka !== undefined && ka.lastBanTime > this.now()
   }
 
-  /** Adds an address heard from `src`; refusals are counted and emitted with their reason. */
-  addAddress (addr: NetAddress, src: NetAddress): AddResult {
-    const reason = this.refusal(addr, src)
+  /**
+   * Adds an address heard from `src`; refusals are counted and emitted with their reason.
+   * `allowNonRoutable` admits private/LAN addresses into a strict book (for LAN discovery, where
+   * the address is the datagram's own source).
+   */
+  addAddress (addr: NetAddress, src: NetAddress, options: { allowNonRoutable?: boolean } = {}): AddResult {
+    const reason = this.refusal(addr, src, options.allowNonRoutable === true)
     if (reason !== undefined) return this.refuse(addr, reason)
     let ka = this.lookup.get(addr.id)
     if (ka !== undefined) {
@@ -150,12 +154,12 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     return { added: true }
   }
 
-  private refusal (addr: NetAddress, src: NetAddress): RefusalReason | undefined {
+  private refusal (addr: NetAddress, src: NetAddress, allowNonRoutable: boolean): RefusalReason | undefined {
     if (!addr.isValid()) return 'invalid'
     if (this.isBanned(addr.id)) return 'banned'
     if (this.privateIds.has(addr.id) || this.privateIds.has(src.id)) return 'private'
     if (this.ours.has(addr.toString())) return 'ours'
-    if (this.strict && !addr.isRoutable()) return 'non-routable'
+    if (this.strict && !allowNonRoutable && !addr.isRoutable()) return 'non-routable'
     return undefined
   }
 

@@ -39,6 +39,13 @@ export interface P2PConfig {
   allowDuplicateIp: boolean
   handshakeTimeout: number
   dialTimeout: number
+  /** Switchyard's own keys: LAN discovery (docs/lan-discovery.md). */
+  lanDiscovery: 'off' | 'multicast' | 'broadcast' | 'both'
+  lanDiscoveryGroup: string
+  lanDiscoveryPort: number
+  lanDiscoveryInterface: string
+  lanDiscoveryBroadcastAddress: string
+  lanDiscoveryInterval: number
 }
 
 export interface SeedConfig {
@@ -77,7 +84,13 @@ export function defaultP2P (): P2PConfig {
     seedMode: false,
     allowDuplicateIp: false,
     handshakeTimeout: 20_000,
-    dialTimeout: 3000
+    dialTimeout: 3000,
+    lanDiscovery: 'off',
+    lanDiscoveryGroup: '235.5.5.11',
+    lanDiscoveryPort: 8001,
+    lanDiscoveryInterface: '',
+    lanDiscoveryBroadcastAddress: '255.255.255.255',
+    lanDiscoveryInterval: 30_000
   }
 }
 
@@ -100,7 +113,7 @@ export function splitList (s: string): string[] {
   return s.split(',').map(x => x.trim()).filter(x => x !== '')
 }
 
-type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration'
+type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration' | 'lan-mode'
 /** config.toml [p2p] key → field and kind. */
 const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   laddr: ['laddr', 'string'],
@@ -123,7 +136,13 @@ const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   seed_mode: ['seedMode', 'bool'],
   allow_duplicate_ip: ['allowDuplicateIp', 'bool'],
   handshake_timeout: ['handshakeTimeout', 'duration'],
-  dial_timeout: ['dialTimeout', 'duration']
+  dial_timeout: ['dialTimeout', 'duration'],
+  lan_discovery: ['lanDiscovery', 'lan-mode'],
+  lan_discovery_group: ['lanDiscoveryGroup', 'string'],
+  lan_discovery_port: ['lanDiscoveryPort', 'int'],
+  lan_discovery_interface: ['lanDiscoveryInterface', 'string'],
+  lan_discovery_broadcast_address: ['lanDiscoveryBroadcastAddress', 'string'],
+  lan_discovery_interval: ['lanDiscoveryInterval', 'duration']
 }
 
 export const P2P_FLAG_NAMES = Object.keys(P2P_KEYS)
@@ -142,6 +161,8 @@ function convert (where: string, kind: Kind, v: unknown): unknown {
       const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : typeof v === 'bigint' ? Number(v) : v
       return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : bad('a non-negative integer')
     }
+    case 'lan-mode':
+      return v === 'off' || v === 'multicast' || v === 'broadcast' || v === 'both' ? v : bad('off, multicast, broadcast or both')
     case 'duration':
       if (typeof v !== 'string') return bad('a duration string such as "20s"')
       try { return parseDuration(v) } catch (err) { throw new ConfigError(`${where}: ${(err as Error).message}`) }

@@ -44,6 +44,13 @@ private_peer_ids = ""
 allow_duplicate_ip = false
 handshake_timeout = "20s"
 dial_timeout = "3s"
+# Switchyard's own: find nodes on the local network with no seed (docs/lan-discovery.md).
+lan_discovery = "off"
+lan_discovery_group = "235.5.5.11"
+lan_discovery_port = 8001
+lan_discovery_interface = ""
+lan_discovery_broadcast_address = "255.255.255.255"
+lan_discovery_interval = "30s"
 
 [instrumentation]
 prometheus = false

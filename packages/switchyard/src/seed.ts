@@ -5,6 +5,7 @@
 import type http from 'node:http'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
+import { LanDiscovery, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
@@ -131,6 +132,26 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
   for (const a of cfg.p2p.bootstrapPeers) {
     try { book.addAddress(NetAddress.parse(a), NetAddress.parse(a)) } catch (err) { log.error('bootstrap peer ignored', { address: a, reason: (err as Error).message }) }
   }
+  let lan: LanDiscovery | undefined
+  if (cfg.p2p.lanDiscovery !== 'off') {
+    lan = new LanDiscovery({
+      nodeKey, network: cfg.chainId, listenPort: Number(sw.address.split(':').pop()), mode: cfg.p2p.lanDiscovery,
+      group: cfg.p2p.lanDiscoveryGroup, port: cfg.p2p.lanDiscoveryPort, broadcastAddress: cfg.p2p.lanDiscoveryBroadcastAddress,
+      interval: cfg.p2p.lanDiscoveryInterval,
+      ...(cfg.p2p.lanDiscoveryInterface !== '' ? { interface: cfg.p2p.lanDiscoveryInterface } : {}),
+      ...(laddr.host !== '0.0.0.0' && laddr.host !== '::' && laddr.host !== '' ? { sourceAddress: laddr.host } : {})
+    })
+    lan.on('peer', p => log.info('LAN peer discovered', { id: p.id, address: p.address.toString() }))
+    attachLanDiscovery(lan, sw, book)
+    try {
+      await lan.start()
+    } catch (err) {
+      await sw.stop()
+      metrics?.close()
+      throw listenError('LAN discovery port', `${cfg.p2p.lanDiscoveryPort}`, err)
+    }
+    log.info('LAN discovery on', { mode: cfg.p2p.lanDiscovery, port: cfg.p2p.lanDiscoveryPort })
+  }
   state = 'running'
   const address = sw.address
   log.info('seed node started', { id: nodeKey.id, address, network: cfg.chainId, book: book.size, seeds: cfg.p2p.seeds.length })
@@ -143,6 +164,7 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     stop: async () => {
       state = 'stopping'
       log.info('stopping: closing connections and saving the address book', { file: bookPath })
+      await lan?.stop()
       await sw.stop({ timeout: 2000 })
       await book.save()
       metrics?.close()

@@ -233,6 +233,23 @@ namespace = "cometbft"
     expect(await unknownFlag.exit).toBe(3)
   })
 
+  it('two seeds on one LAN find each other by multicast (--p2p.lan_discovery)', async () => {
+    const lanPort = 19100 + (process.pid % 500)
+    const seeds = await Promise.all([1, 2].map(async i => {
+      const home = tmp()
+      expect(await start(['init', '--home', home, '--chain-id', 'lan-chain']).exit).toBe(0)
+      return start(['seed', '--home', home, '--p2p.laddr', `tcp://127.0.74.${i}:0`, '--p2p.lan_discovery', 'multicast',
+        '--p2p.lan_discovery_port', String(lanPort), '--p2p.lan_discovery_interface', '127.0.0.1', '--p2p.lan_discovery_interval', '200ms'])
+    }))
+    const ids = await Promise.all(seeds.map(async s => (await s.address()).split('@')[0]!))
+    for (const [i, s] of seeds.entries()) {
+      await waitFor(() => s.err.some(l => l.includes('LAN peer discovered') && l.includes(ids[1 - i]!)), { what: 'the other seed to be discovered' })
+      await waitFor(() => s.err.some(l => l.includes('peer connected') && l.includes(ids[1 - i]!)), { what: 'a connection to the other seed' })
+    }
+    for (const s of seeds) s.proc.kill('SIGTERM')
+    expect(await Promise.all(seeds.map(async s => await s.exit))).toEqual([0, 0])
+  }, 30_000)
+
   it('with no home and no flags, creates ./switchyard-home and listens on 127.0.0.1:26656 (or says the port is busy)', async () => {
     const cwd = tmp()
     const r = start(['seed'], cwd)

@@ -26,5 +26,7 @@ export const types = {
   DefaultNodeInfoOther: type('tendermint.p2p.DefaultNodeInfoOther'),
   PexRequest: type('tendermint.p2p.PexRequest'),
   PexAddrs: type('tendermint.p2p.PexAddrs'),
-  PexMessage: type('tendermint.p2p.Message')
+  PexMessage: type('tendermint.p2p.Message'),
+  LanAnnouncement: type('switchyard.lan.LanAnnouncement'),
+  SignedLanAnnouncement: type('switchyard.lan.SignedLanAnnouncement')
 } as const

@@ -216,6 +216,62 @@ export const descriptor = {
           }
         }
       }
+    },
+    "switchyard": {
+      "nested": {
+        "lan": {
+          "nested": {
+            "LanAnnouncement": {
+              "fields": {
+                "pub_key": {
+                  "type": "bytes",
+                  "id": 1
+                },
+                "node_id": {
+                  "type": "string",
+                  "id": 2
+                },
+                "network": {
+                  "type": "string",
+                  "id": 3
+                },
+                "port": {
+                  "type": "uint32",
+                  "id": 4
+                },
+                "p2p_version": {
+                  "type": "uint64",
+                  "id": 5
+                },
+                "block_version": {
+                  "type": "uint64",
+                  "id": 6
+                },
+                "timestamp_ms": {
+                  "type": "uint64",
+                  "id": 7
+                },
+                "query": {
+                  "type": "bool",
+                  "id": 8
+                }
+              }
+            },
+            "SignedLanAnnouncement": {
+              "fields": {
+                "body": {
+                  "type": "bytes",
+                  "id": 1
+                },
+                "signature": {
+                  "type": "bytes",
+                  "id": 2
+                }
+              }
+            }
+          }
+        }
+      }
     }
   }
 } as const

@@ -1,0 +1,66 @@
+/**
+ * Signed LAN announcements: what a node says about itself on the LAN, signed with its node key so
+ * that a neighbour cannot announce someone else's ID. The receiver takes the IP from the datagram's
+ * source address, never from the message.
+ */
+import { verifyEd25519 } from '@switchyard/conn'
+import { nodeIdFromPublicKey, type NodeKey } from '@switchyard/p2p'
+import { protoTypes } from '@switchyard/wire'
+
+const DOMAIN = Buffer.from('switchyard-lan-v1')
+
+export interface Announcement {
+  nodeId: string
+  network: string
+  port: number
+  p2pVersion: number
+  blockVersion: number
+  timestampMs: number
+  query: boolean
+}
+
+export function encodeAnnouncement (key: NodeKey, a: Omit<Announcement, 'nodeId'>): Uint8Array {
+  const body = protoTypes.LanAnnouncement.encode({
+    pub_key: key.publicKey,
+    node_id: key.id,
+    network: a.network,
+    port: a.port,
+    p2p_version: a.p2pVersion,
+    block_version: a.blockVersion,
+    timestamp_ms: a.timestampMs,
+    query: a.query
+  }).finish()
+  const signature = key.sign(Buffer.concat([DOMAIN, body]))
+  return protoTypes.SignedLanAnnouncement.encode({ body, signature }).finish()
+}
+
+export type RejectReason = 'malformed' | 'bad-signature' | 'id-mismatch' | 'bad-port'
+
+/** Decodes and checks signature, key/ID agreement and port; returns the announcement or why not. */
+export function decodeAnnouncement (datagram: Uint8Array): Announcement | RejectReason {
+  let body: Uint8Array
+  let signature: Uint8Array
+  let a: Record<string, unknown>
+  try {
+    const signed = protoTypes.SignedLanAnnouncement.decode(datagram) as unknown as { body?: Uint8Array, signature?: Uint8Array }
+    body = signed.body ?? new Uint8Array(0)
+    signature = signed.signature ?? new Uint8Array(0)
+    a = protoTypes.LanAnnouncement.decode(body) as unknown as Record<string, unknown>
+  } catch {
+    return 'malformed'
+  }
+  const pubKey = a.pub_key instanceof Uint8Array ? a.pub_key : new Uint8Array(0)
+  if (!verifyEd25519(pubKey, Buffer.concat([DOMAIN, body]), signature)) return 'bad-signature'
+  if (a.node_id !== nodeIdFromPublicKey(pubKey)) return 'id-mismatch'
+  const port = Number(a.port ?? 0)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return 'bad-port'
+  return {
+    nodeId: String(a.node_id),
+    network: typeof a.network === 'string' ? a.network : '',
+    port,
+    p2pVersion: Number(a.p2p_version ?? 0),
+    blockVersion: Number(a.block_version ?? 0),
+    timestampMs: Number(a.timestamp_ms ?? 0),
+    query: a.query === true
+  }
+}
