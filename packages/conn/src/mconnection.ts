@@ -123,6 +123,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private limitTimer: NodeJS.Timeout | undefined
   private recvLimitTimer: NodeJS.Timeout | undefined
 
+  private pingWaiters: Array<(rttMs: number) => void> = []
+  private pingSentAt = 0
   private pausedByUser = false
   private pausedByLimiter = false
   private heldChunk: Uint8Array | undefined
@@ -229,6 +231,24 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     const ch = this.byId.get(channelId)
     return ch !== undefined && !this.stopping && !this.closed && ch.waiters.length === 0 &&
       ch.queue.length < ch.desc.sendQueueCapacity
+  }
+
+  /**
+   * Sends a ping now and resolves with the round trip in ms when the pong arrives; rejects after
+   * `timeoutMs` (the connection stays open). Used by operator tools to measure a peer.
+   */
+  async ping (timeoutMs = 5000): Promise<number> {
+    if (this.closed) throw new ConnectionClosedError('the connection is closed')
+    return await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pingWaiters = this.pingWaiters.filter(w => w !== done)
+        reject(new PongTimeoutError(timeoutMs))
+      }, timeoutMs)
+      const done = (rtt: number): void => { clearTimeout(timer); resolve(rtt) }
+      this.pingWaiters.push(done)
+      this.pendingPing = true
+      this.scheduleWrite()
+    })
   }
 
   /** Stops reading from the peer (back-pressure for a slow consumer); keep-alive timers keep running. */
@@ -382,7 +402,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     const buf = Buffer.allocUnsafe(size)
     let pos = 0
     if (this.pendingPong) { buf.set(PONG_BYTES, pos); pos += PONG_BYTES.length; this.pendingPong = false }
-    if (this.pendingPing) { buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++ }
+    if (this.pendingPing) { buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
     let dataBytes = 0
     while (dataBytes < cap) {
       const ch = this.pickChannel()
@@ -512,6 +532,10 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       clearTimeout(this.pongTimer)
       this.pongTimer = undefined
       this.pongsReceived++
+      if (this.pingWaiters.length > 0) {
+        const rtt = performance.now() - this.pingSentAt
+        for (const w of this.pingWaiters.splice(0)) w(rtt)
+      }
       return true
     }
     const ch = this.byId.get(packet.channelId)

@@ -156,6 +156,17 @@ describe('MConnection over loopback TCP', () => {
     expect(err).toMatchObject({ code: 'ERR_PONG_TIMEOUT', name: 'PongTimeoutError' })
   })
 
+  it('ping() measures a round trip to the peer', async () => {
+    const [a] = await pair(three)
+    const rtt = await a.ping(2000)
+    expect(rtt).toBeGreaterThan(0)
+    expect(a.status().pongsReceived).toBe(1)
+    const [conn, raw] = await facingRaw(three)
+    raw.on('data', () => {}) // never answers
+    await expect(conn.ping(50)).rejects.toMatchObject({ code: 'ERR_PONG_TIMEOUT' })
+    expect(conn.isClosed).toBe(false)
+  })
+
   it('answers a raw ping with a pong', async () => {
     const [, raw] = await facingRaw(three)
     const got: Buffer[] = []

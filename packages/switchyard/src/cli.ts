@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadNodeKey, SWITCHYARD_VERSION } from '@switchyard/p2p'
-import { ConfigError, loadConfig, homePath, DEFAULT_CHAIN_ID, type Overrides } from './config.js'
+import { ConfigError, loadConfig, homePath, parseDuration, DEFAULT_CHAIN_ID, type Overrides } from './config.js'
+import { probe } from './probe.js'
 import { runDemo } from './demo.js'
 import { init } from './init.js'
 import { createLogger } from './log.js'
@@ -18,6 +19,8 @@ commands:
   seed           run a PEX seed node (default: ./switchyard-home, 127.0.0.1:26656, chain ${DEFAULT_CHAIN_ID})
   init           create a home folder: config/config.toml, config/node_key.json, config/genesis.json
   show-node-id   print this node's ID
+  probe ADDR     dial id@host:port, handshake, and say what it is or why it failed
+                 [--chain-id ID] [--timeout 5s] [--json] [--pex]
   demo           two nodes on 127.0.0.1: handshake, messages, stop
   version        print the version
 
@@ -30,19 +33,22 @@ flags:
   --metrics.laddr HOST:PORT  serve /metrics, /health and /net_info
   --log-format plain|json    --log-level debug|info|error
 
-exit codes: 0 ok · 1 failure · 2 usage · 3 config · 4 node key · 5 listen address · 6 address book`
+exit codes: 0 ok · 1 failure · 2 usage · 3 config · 4 node key · 5 listen address · 6 address book
+probe: 10 refused · 11 TCP timeout · 12 unreachable · 13 handshake timeout · 14 handshake failed
+       15 ID mismatch · 16 wrong network · 17 incompatible · 18 no pong`
 
-interface Parsed { command: string, home: string | undefined, flags: Overrides }
+interface Parsed { command: string, home: string | undefined, flags: Overrides, positional: string[] }
 
-const VALUELESS = new Set(['help', 'h', 'version'])
+const VALUELESS = new Set(['help', 'h', 'version', 'json', 'pex'])
 
 export function parseArgs (argv: string[]): Parsed {
   const [command = 'seed', ...rest] = argv
   const flags: Overrides = {}
+  const positional: string[] = []
   let home: string | undefined
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
-    if (!arg.startsWith('-')) throw new ExitError(EXIT.usage, `unexpected argument ${JSON.stringify(arg)}`)
+    if (!arg.startsWith('-')) { positional.push(arg); continue }
     const body = arg.replace(/^--?/, '')
     const eq = body.indexOf('=')
     const name = (eq >= 0 ? body.slice(0, eq) : body).replace(/-/g, '_')
@@ -58,11 +64,12 @@ export function parseArgs (argv: string[]): Parsed {
       flags[name] = value
     }
   }
-  return { command, home, flags }
+  return { command, home, flags, positional }
 }
 
 async function main (argv: string[]): Promise<number> {
-  const { command, home: homeFlag, flags } = parseArgs(argv)
+  const { command, home: homeFlag, flags, positional } = parseArgs(argv)
+  if (positional.length > 0 && command !== 'probe') throw new ExitError(EXIT.usage, `unexpected argument ${JSON.stringify(positional[0])}`)
   if (command === 'help' || command === '--help' || command === '-h' || flags.help === true || flags.h === true) {
     console.log(USAGE)
     return EXIT.ok
@@ -74,6 +81,25 @@ async function main (argv: string[]): Promise<number> {
   if (command === 'demo') {
     await runDemo()
     return EXIT.ok
+  }
+  if (command === 'probe') {
+    if (positional.length !== 1) throw new ExitError(EXIT.usage, 'probe needs exactly one address: switchyard probe <id@host:port>')
+    let timeout = 5000
+    if (typeof flags.timeout === 'string') {
+      try { timeout = parseDuration(flags.timeout) } catch (err) { throw new ExitError(EXIT.usage, `--timeout: ${(err as Error).message}`) }
+    }
+    const result = await probe(positional[0]!, {
+      timeout,
+      pex: flags.pex === true,
+      ...(typeof flags.chain_id === 'string' ? { chainId: flags.chain_id } : {})
+    })
+    if (flags.json === true) {
+      const { nodeInfo, ...rest } = result
+      console.log(JSON.stringify({ ...rest, ...(nodeInfo !== undefined ? { nodeInfo: { ...nodeInfo, channels: Buffer.from(nodeInfo.channels).toString('hex') } } : {}) }, null, 2))
+    } else {
+      (result.ok ? console.log : console.error)(result.ok ? result.message : `switchyard probe: ${result.message}`)
+    }
+    return result.exitCode
   }
   const explicitHome = homeFlag ?? (process.env.CMTHOME !== undefined && process.env.CMTHOME !== '' ? process.env.CMTHOME : undefined)
   const home = resolve(explicitHome ?? 'switchyard-home')
