@@ -88,6 +88,8 @@ export class PexReactor extends Reactor {
 
   override start (): void {
     this.book.start()
+    // Never gossip or dial ourselves (CometBFT adds its own address to the book at start too).
+    try { this.book.addOurAddress(NetAddress.parse(this.switch.address)) } catch { /* listening on a name, not an IP */ }
     this.stopped = false
     const every = (ms: number, f: () => void): void => { const t = setInterval(f, ms); t.unref(); this.timers.push(t) }
     if (this.o.seedMode) {

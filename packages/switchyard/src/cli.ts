@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { loadNodeKey, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { ConfigError, loadConfig, homePath, parseDuration, DEFAULT_CHAIN_ID, type Overrides } from './config.js'
 import { probe } from './probe.js'
+import { runCrawl } from './crawl-command.js'
 import { runDemo } from './demo.js'
 import { init } from './init.js'
 import { createLogger } from './log.js'
@@ -21,6 +22,9 @@ commands:
   show-node-id   print this node's ID
   probe ADDR     dial id@host:port, handshake, and say what it is or why it failed
                  [--chain-id ID] [--timeout 5s] [--json] [--pex]
+  crawl          walk a network through PEX and write network.json and report.html
+                 --seeds id@host:port,… [--chain-id ID] [--max-nodes 1000] [--concurrency 16]
+                 [--timeout 5s] [--out DIR]
   demo           two nodes on 127.0.0.1: handshake, messages, stop
   version        print the version
 
@@ -82,6 +86,7 @@ async function main (argv: string[]): Promise<number> {
     await runDemo()
     return EXIT.ok
   }
+  if (command === 'crawl') return await runCrawl(flags)
   if (command === 'probe') {
     if (positional.length !== 1) throw new ExitError(EXIT.usage, 'probe needs exactly one address: switchyard probe <id@host:port>')
     let timeout = 5000

@@ -74,6 +74,33 @@ export function renderMetrics (s: MetricsSource): string {
   return x.toString()
 }
 
+/** Error codes in the vocabulary of `switchyard probe` / `crawl`, so the two can be compared. */
+const REASON_OF_CODE: Record<string, string> = {
+  ERR_DIAL_FAILED: 'refused-or-unreachable',
+  ERR_DIAL_TIMEOUT: 'tcp-timeout',
+  ERR_HANDSHAKE_TIMEOUT: 'handshake-timeout',
+  ERR_CONNECTION_CLOSED: 'closed-during-handshake',
+  ERR_PEER_ID_MISMATCH: 'id-mismatch',
+  ERR_WRONG_NETWORK: 'wrong-network',
+  ERR_WRONG_BLOCK_VERSION: 'incompatible',
+  ERR_NO_COMMON_CHANNEL: 'no-common-channel',
+  ERR_INVALID_NODE_INFO: 'invalid-node-info',
+  ERR_SELF_CONNECTION: 'self',
+  ERR_DUPLICATE_PEER: 'duplicate-peer',
+  ERR_DUPLICATE_IP: 'duplicate-ip',
+  ERR_TOO_MANY_PEERS: 'too-many-peers',
+  ERR_FILTERED: 'filtered'
+}
+
+export function refusalsByReason (rejections: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [code, n] of rejections) {
+    const r = REASON_OF_CODE[code] ?? 'handshake-failed'
+    out[r] = (out[r] ?? 0) + n
+  }
+  return out
+}
+
 export function netInfo (s: MetricsSource): unknown {
   return {
     node_id: s.sw.nodeKey.id,
@@ -88,6 +115,7 @@ export function netInfo (s: MetricsSource): unknown {
     address_book: { new: s.book.sizeNew, old: s.book.sizeOld, banned: s.book.sizeBanned, refusals: Object.fromEntries(s.book.refusals) },
     handshakes: Object.fromEntries(s.counters.handshakes),
     rejections: Object.fromEntries(s.counters.rejections),
+    refusals_by_reason: refusalsByReason(s.counters.rejections),
     pex: s.pex.stats
   }
 }

@@ -116,8 +116,15 @@ describe('switchyard CLI', () => {
     expect(m.get('switchyard_addrbook_size{bucket_type="new"}')).toBeGreaterThanOrEqual(2)
     expect(m.get('switchyard_p2p_handshakes_total{result="ok"}')).toBeGreaterThanOrEqual(2)
     expect(m.has('cometbft_p2p_peers')).toBe(true)
-    const info = await (await fetch(`http://127.0.0.1:${mport}/net_info`)).json() as { node_id: string, network: string, address_book: { new: number } }
-    expect(info).toMatchObject({ node_id: id, network: 'cli-chain' })
+    // A node on another chain is refused, and /net_info counts it in the crawl report's vocabulary.
+    const { probe } = await import('switchyard')
+    const stranger = await probe(address, { chainId: 'other-chain' })
+    expect(stranger).toMatchObject({ ok: false, reason: 'wrong-network' })
+    let info: { node_id: string, network: string, refusals_by_reason: Record<string, number> } | undefined
+    for (let i = 0; i < 100 && (info?.refusals_by_reason['wrong-network'] ?? 0) < 1; i++) {
+      info = await (await fetch(`http://127.0.0.1:${mport}/net_info`)).json() as typeof info
+    }
+    expect(info).toMatchObject({ node_id: id, network: 'cli-chain', refusals_by_reason: { 'wrong-network': 1 } })
 
     seed.proc.kill('SIGTERM')
     expect(await seed.exit).toBe(0)
