@@ -368,7 +368,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private scheduleWrite (): void {
     if (this.writeScheduled || this.blocked || this.closed) return
     this.writeScheduled = true
-    if (this.opts.flushThrottle > 0 && !this.stopping) {
+    // Pings and pongs are flushed at once, as CometBFT does; only data waits for the throttle.
+    if (this.opts.flushThrottle > 0 && !this.stopping && !this.pendingPing && !this.pendingPong) {
       this.throttleTimer = setTimeout(this.writeLoop, this.opts.flushThrottle)
     } else {
       setImmediate(this.writeLoop)

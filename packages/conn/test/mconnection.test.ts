@@ -167,6 +167,12 @@ describe('MConnection over loopback TCP', () => {
     expect(conn.isClosed).toBe(false)
   })
 
+  it('answers pings at once even with a flush throttle (only data waits for it)', async () => {
+    const [a, b] = await pair(three, {}, { flushThrottle: 10_000 })
+    expect(await a.ping(2000)).toBeLessThan(2000)
+    void b
+  })
+
   it('answers a raw ping with a pong', async () => {
     const [, raw] = await facingRaw(three)
     const got: Buffer[] = []
