@@ -66,6 +66,8 @@ export interface SwitchOptions {
   dialFromAddress?: string
   filters?: ConnectionFilters
   filterTimeout?: number
+  /** Inbound handshakes in progress at once; more connections are closed at once (default 256). */
+  maxPendingHandshakes?: number
   /** MConnection tuning for every peer (rates, ping, flush throttle, …). */
   connection?: Omit<MConnectionOptions, 'channels'>
   reconnect?: Partial<ReconnectPolicy>
@@ -136,7 +138,8 @@ export class Switch extends EventEmitter<SwitchEvents> {
       ...(options.dialTimeout !== undefined ? { dialTimeout: options.dialTimeout } : {}),
       ...(options.filters !== undefined ? { filters: options.filters } : {}),
       ...(options.filterTimeout !== undefined ? { filterTimeout: options.filterTimeout } : {}),
-      ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {})
+      ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {}),
+      ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {})
     })
     this.transport.on('connection', conn => { this.admit(conn) })
     this.transport.on('rejected', ({ remote, error }) => { this.rejected(remote, false, error) })

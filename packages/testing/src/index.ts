@@ -1,2 +1,3 @@
 export * from './wait.js'
 export * from './network.js'
+export * from './hostile.js'
