@@ -43,8 +43,9 @@ export function decodeAnnouncement (datagram: Uint8Array): Announcement | Reject
   let a: Record<string, unknown>
   try {
     const signed = protoTypes.SignedLanAnnouncement.decode(datagram) as unknown as { body?: Uint8Array, signature?: Uint8Array }
-    body = signed.body ?? new Uint8Array(0)
-    signature = signed.signature ?? new Uint8Array(0)
+    // protobufjs leaves absent bytes fields as a default that is not always a Uint8Array.
+    body = signed.body instanceof Uint8Array ? signed.body : new Uint8Array(0)
+    signature = signed.signature instanceof Uint8Array ? signed.signature : new Uint8Array(0)
     a = protoTypes.LanAnnouncement.decode(body) as unknown as Record<string, unknown>
   } catch {
     return 'malformed'

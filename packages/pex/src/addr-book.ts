@@ -415,6 +415,22 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new AddrBook({ ...options, filePath: path })
       throw new AddrBookFileError(path, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, undefined, { cause: err })
     }
+    try {
+      return AddrBook.fromText(text, { ...options, filePath: path })
+    } catch (err) {
+      if (!(err instanceof AddrBookFileError)) throw err
+      const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`
+      await fs.rename(path, aside)
+      throw new AddrBookFileError(path, err.message.replace(/^[^:]*: /, ''), aside, { cause: err.cause })
+    }
+  }
+
+  /**
+   * Builds a book from addrbook.json text. Throws AddrBookFileError when the text is not an
+   * address book; entries that cannot be used are skipped.
+   */
+  static fromText (text: string, options: AddrBookOptions = {}): AddrBook {
+    const path = options.filePath ?? 'addrbook.json'
     let doc: { key?: unknown, addrs?: unknown }
     try {
       doc = lowerKeys(JSON.parse(text)) as typeof doc
@@ -422,11 +438,9 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
       if (doc.key !== undefined && (typeof doc.key !== 'string' || !/^[0-9a-f]*$/i.test(doc.key))) throw new Error('"key" is not a hex string')
       if (doc.addrs !== undefined && doc.addrs !== null && !Array.isArray(doc.addrs)) throw new Error('"addrs" is not an array')
     } catch (err) {
-      const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`
-      await fs.rename(path, aside)
-      throw new AddrBookFileError(path, `not a valid address book (${(err as Error).message})`, aside, { cause: err })
+      throw new AddrBookFileError(path, `not a valid address book (${(err as Error).message})`, undefined, { cause: err })
     }
-    const book = new AddrBook({ ...options, filePath: path }, typeof doc.key === 'string' && doc.key !== '' ? doc.key : undefined)
+    const book = new AddrBook(options, typeof doc.key === 'string' && doc.key !== '' ? doc.key : undefined)
     let skipped = 0
     for (const raw of (doc.addrs ?? []) as unknown[]) {
       if (!book.restore(raw)) skipped++

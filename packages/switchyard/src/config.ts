@@ -188,22 +188,22 @@ export interface Overrides { [flag: string]: string | boolean }
 
 /** Reads HOME/config/config.toml (if present) and genesis.json, then applies flag overrides. */
 export function loadConfig (home: string, flags: Overrides = {}): SeedConfig {
-  const cfg: SeedConfig = {
-    home,
-    moniker: 'switchyard-seed',
-    chainId: DEFAULT_CHAIN_ID,
-    nodeKeyFile: 'config/node_key.json',
-    p2p: defaultP2P(),
-    instrumentation: { prometheus: false, prometheusListenAddr: ':26660', namespace: 'cometbft' },
-    logFormat: 'plain',
-    logLevel: 'info'
-  }
+  const cfg = defaultConfig(home)
   const tomlPath = join(home, 'config', 'config.toml')
   let text: string | undefined
   try { text = readFileSync(tomlPath, 'utf8') } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`${tomlPath}: cannot read (${(err as NodeJS.ErrnoException).code})`, { cause: err })
   }
-  if (text !== undefined) {
+  if (text !== undefined) applyToml(cfg, text, tomlPath)
+  const chainId = readJsonChainId(join(home, 'config', 'genesis.json'))
+  if (chainId !== undefined) cfg.chainId = chainId
+  applyFlags(cfg, flags)
+  return cfg
+}
+
+/** Applies config.toml text to `cfg`; throws ConfigError naming `tomlPath`, the line and the key. */
+export function applyToml (cfg: SeedConfig, text: string, tomlPath: string): void {
+  {
     let doc: Record<string, any>
     try {
       doc = parseToml(text) as Record<string, any>
@@ -224,9 +224,9 @@ export function loadConfig (home: string, flags: Overrides = {}): SeedConfig {
     if (inst.prometheus_listen_addr !== undefined) cfg.instrumentation.prometheusListenAddr = convert(`${tomlPath}: [instrumentation] prometheus_listen_addr`, 'string', inst.prometheus_listen_addr) as string
     if (inst.namespace !== undefined) cfg.instrumentation.namespace = convert(`${tomlPath}: [instrumentation] namespace`, 'string', inst.namespace) as string
   }
-  const chainId = readJsonChainId(join(home, 'config', 'genesis.json'))
-  if (chainId !== undefined) cfg.chainId = chainId
+}
 
+function applyFlags (cfg: SeedConfig, flags: Overrides): void {
   for (const [name, value] of Object.entries(flags)) {
     const key = name.replace(/-/g, '_')
     if (key.startsWith('p2p.')) {
@@ -250,7 +250,20 @@ export function loadConfig (home: string, flags: Overrides = {}): SeedConfig {
     }
   }
   if (cfg.moniker.trim() === '' || !/^[\x20-\x7e]+$/.test(cfg.moniker)) throw new ConfigError(`moniker must be printable ASCII and not blank, got ${JSON.stringify(cfg.moniker)}`)
-  return cfg
+}
+
+/** The built-in defaults (what a missing config.toml means). */
+export function defaultConfig (home: string): SeedConfig {
+  return {
+    home,
+    moniker: 'switchyard-seed',
+    chainId: DEFAULT_CHAIN_ID,
+    nodeKeyFile: 'config/node_key.json',
+    p2p: defaultP2P(),
+    instrumentation: { prometheus: false, prometheusListenAddr: ':26660', namespace: 'cometbft' },
+    logFormat: 'plain',
+    logLevel: 'info'
+  }
 }
 
 /** A path from the config: absolute as is, otherwise relative to the home folder (CometBFT's rule). */

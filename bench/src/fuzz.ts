@@ -1,0 +1,53 @@
+/**
+ * pnpm fuzz: long fuzz runs (default 1,000,000 inputs per decoder). Reports inputs tried, crashes
+ * (an untyped exception), hangs (one input over 1 s) and runaway memory, and saves each failing
+ * input to test/fuzz-regressions/<target>/ where the test suite replays it.
+ *
+ *   node bench/dist/fuzz.js [--inputs 1000000] [--only packet,pex] [--seed 1]
+ */
+import { createHash } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { check, mutate, rng, targets } from './fuzz-targets.js'
+
+const args = process.argv.slice(2)
+const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
+const INPUTS = Number(arg('--inputs', '1000000'))
+const ONLY = new Set(arg('--only', targets.map(t => t.name).join(',')).split(','))
+const SEED = Number(arg('--seed', String(Date.now() % 1e9)))
+const regressions = fileURLToPath(new URL('../../test/fuzz-regressions/', import.meta.url))
+
+let failures = 0
+for (const t of targets.filter(x => ONLY.has(x.name))) {
+  const r = rng(SEED)
+  const heap0 = process.memoryUsage().heapUsed
+  let slowest = 0
+  let heapMax = 0
+  let found = 0
+  const t0 = performance.now()
+  for (let i = 0; i < INPUTS; i++) {
+    const input = mutate(t.seeds, r)
+    const s = performance.now()
+    let problem = check(t, input)
+    const ms = performance.now() - s
+    slowest = Math.max(slowest, ms)
+    if (problem === undefined && ms > 1000) problem = `hang: ${ms.toFixed(0)} ms on one input`
+    if (i % 50_000 === 0) {
+      const heap = process.memoryUsage().heapUsed - heap0
+      heapMax = Math.max(heapMax, heap)
+      if (heap > 1e9) problem ??= `memory: heap grew by ${(heap / 1e6).toFixed(0)} MB`
+    }
+    if (problem !== undefined) {
+      found++
+      const dir = `${regressions}${t.name}/`
+      mkdirSync(dir, { recursive: true })
+      const file = `${dir}${createHash('sha256').update(input).digest('hex').slice(0, 16)}.bin`
+      writeFileSync(file, input)
+      console.error(`${t.name}: ${problem} — input saved to ${file}`)
+      if (found >= 10) break
+    }
+  }
+  failures += found
+  console.log(JSON.stringify({ target: t.name, inputs: INPUTS, seed: SEED, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)), failures: found, slowestMs: Number(slowest.toFixed(2)), heapGrowthMB: Number((heapMax / 1e6).toFixed(1)) }))
+}
+process.exit(failures > 0 ? 1 : 0)
