@@ -252,8 +252,9 @@ export class Switch extends EventEmitter<SwitchEvents> {
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
     this.dialing.add(addr.id)
     try {
-      const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.stopController.signal]) : this.stopController.signal
-      const conn = await this.transport.dial(addr, { signal })
+      // No AbortSignal.any with the long-lived stop signal: each call would leave a listener on it.
+      // stop() closes the transport, which aborts every dial in flight anyway.
+      const conn = await this.transport.dial(addr, { signal: options.signal ?? this.stopController.signal })
       const peer = this.admit(conn, options.persistent === true, options.exemptFromLimits === true)
       if (peer === undefined) throw this.lastAdmitError ?? new SwitchStoppedError()
       return peer

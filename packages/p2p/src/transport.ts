@@ -149,13 +149,22 @@ export class Transport extends EventEmitter<TransportEvents> {
     socket.on('error', () => {})
     this.pending.add(socket)
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new DialTimeoutError(target, this.opts.dialTimeout)), this.opts.dialTimeout)
-        const onAbort = (): void => reject(new DialFailedError(target, options.signal?.reason ?? new Error('aborted')))
-        options.signal?.addEventListener('abort', onAbort, { once: true })
-        socket.once('connect', () => { clearTimeout(timer); options.signal?.removeEventListener('abort', onAbort); resolve() })
-        socket.once('error', err => { clearTimeout(timer); reject(new DialFailedError(target, err)) })
-      })
+      let onAbort: (() => void) | undefined
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await new Promise<void>((resolve, reject) => {
+          timer = setTimeout(() => reject(new DialTimeoutError(target, this.opts.dialTimeout)), this.opts.dialTimeout)
+          onAbort = () => reject(new DialFailedError(target, options.signal?.reason ?? new Error('aborted')))
+          if (options.signal?.aborted === true) onAbort()
+          options.signal?.addEventListener('abort', onAbort, { once: true })
+          socket.once('connect', () => resolve())
+          socket.once('error', err => reject(new DialFailedError(target, err)))
+        })
+      } finally {
+        // Always let go of the caller's signal: a long-lived one must not collect listeners.
+        clearTimeout(timer)
+        if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort)
+      }
       socket.setNoDelay(true)
       const peer = await upgradeToPeer(socket, {
         ...this.upgradeOptions(),

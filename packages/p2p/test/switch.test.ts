@@ -298,3 +298,23 @@ describe('Switch: simultaneous dials', () => {
     }
   })
 })
+
+describe('Switch: no listener leaks', () => {
+  it('many failed dials leave no listeners on long-lived signals', async () => {
+    const sw = new Switch({ nodeKey: NodeKey.generate(), network: 'n', dialTimeout: 200 })
+    await sw.start()
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => { warnings.push(w.name) }
+    process.on('warning', onWarning)
+    try {
+      for (let i = 0; i < 30; i++) {
+        await sw.dial(`${'cd'.repeat(20)}@127.0.0.1:9`).catch(() => {})
+      }
+      await new Promise(resolve => setImmediate(resolve))
+      expect(warnings.filter(w => w === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+      await sw.stop()
+    }
+  })
+})
