@@ -3,7 +3,7 @@
  * (so sealing and opening share the machine's cores). Prints one JSON line per measurement and run,
  * then a table of medians and of ratios to the raw-socket and js-libp2p baselines from this run.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex] [--aead sodium-native|node:crypto]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft] [--aead sodium-native|node:crypto]
  */
 import net from 'node:net'
 import os from 'node:os'
@@ -13,13 +13,14 @@ import { kindName, link, type Kind } from './links.js'
 import { pairThroughput } from './pair.js'
 import { dialFromWorker } from './dialers.js'
 import { bookBench, convergenceBench } from './pex.js'
+import { interopAvailable, interopBench } from './interop.js'
 import { bulk, echoRtt, median, messageRate } from './measures.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex').split(','))
+const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft').split(','))
 const MiB = 1024 * 1024
 const aeads = availableAeads().filter(a => arg('--aead', a) === a)
 
@@ -125,6 +126,17 @@ async function main (): Promise<void> {
   if (ONLY.has('secret')) for (const a of aeads) await linkMeasures(`secret:${a}`, encBulk, msgCount)
   if (ONLY.has('libp2p')) await linkMeasures('libp2p', encBulk, QUICK ? 20_000 : 100_000)
   if (ONLY.has('handshake')) await handshakeRate()
+  if (ONLY.has('cometbft')) {
+    if (!interopAvailable()) {
+      console.log('(CometBFT comparison skipped: build interop/cometbft-peer with Go first)')
+    } else {
+      for (let run = 0; run < RUNS; run++) {
+        for (const f of await interopBench(QUICK ? 100 : 1000, QUICK ? 20_000 : 100_000, QUICK ? 300 : 1000)) {
+          record({ name: `vs CometBFT: ${f.pair}`, other: { bulkMBs: f.bulkMBs ?? NaN, msgsPerSec: f.msgsPerSec ?? NaN, rttP50us: f.rttP50us ?? NaN, rttP99us: f.rttP99us ?? NaN } })
+        }
+      }
+    }
+  }
   if (ONLY.has('book')) {
     for (let run = 0; run < RUNS; run++) {
       const f = await bookBench(QUICK ? 5000 : 20_000)

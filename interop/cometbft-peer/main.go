@@ -83,6 +83,13 @@ var _ proto.Message = (*rawMsg)(nil)
 type echoReactor struct {
 	p2p.BaseReactor
 	channel byte
+	// sink mode: count instead of echoing, and report once `expect` messages have arrived.
+	sink      bool
+	expect    int
+	received  int
+	bytes     int
+	firstSeen time.Time
+	mtx       sync.Mutex
 }
 
 func newEchoReactor(ch byte) *echoReactor {
@@ -100,6 +107,24 @@ func (r *echoReactor) GetChannels() []*conn.ChannelDescriptor {
 
 func (r *echoReactor) Receive(e p2p.Envelope) {
 	data := e.Message.(*rawMsg).data
+	r.mtx.Lock()
+	sink := r.sink
+	r.mtx.Unlock()
+	if sink {
+		r.mtx.Lock()
+		if r.received == 0 {
+			r.firstSeen = time.Now()
+		}
+		r.received++
+		r.bytes += len(data)
+		done := r.expect > 0 && r.received == r.expect
+		n, b, secs := r.received, r.bytes, time.Since(r.firstSeen).Seconds()
+		r.mtx.Unlock()
+		if done {
+			emit(map[string]interface{}{"event": "sink_done", "messages": n, "bytes": b, "seconds": secs})
+		}
+		return
+	}
 	sum := sha256.Sum256(data)
 	emit(map[string]interface{}{"event": "received", "id": string(e.Src.ID()), "channel": int(e.ChannelID), "size": len(data), "sha256": hex.EncodeToString(sum[:])})
 	if !e.Src.Send(p2p.Envelope{ChannelID: r.channel, Message: &rawMsg{data: data}}) {
@@ -188,6 +213,12 @@ func main() {
 	maxInbound := flag.Int("max-inbound", 40, "max inbound peers")
 	maxOutbound := flag.Int("max-outbound", 10, "max outbound peers")
 	version := flag.String("version", cmt, "software version in NodeInfo")
+	sink := flag.Bool("sink", false, "echo reactor counts instead of echoing")
+	sinkExpect := flag.Int("sink-expect", 0, "sink: report sink_done after this many messages")
+	blast := flag.String("blast", "", "id@host:port: dial it and send -blast-count messages of -blast-size bytes on the echo channel")
+	blastSize := flag.Int("blast-size", 65536, "bytes per blasted message")
+	blastCount := flag.Int("blast-count", 1000, "messages to blast")
+	rttCount := flag.Int("rtt-count", 0, "with -blast: instead measure echo round trips of -blast-size bytes, this many times")
 	p2pVersion := flag.Uint64("p2p-version", defaultP2P, "p2p protocol version in NodeInfo")
 	flag.Parse()
 
@@ -218,6 +249,8 @@ func main() {
 	var echo *echoReactor
 	if *echoChannel >= 0 {
 		echo = newEchoReactor(byte(*echoChannel))
+		echo.sink = *sink
+		echo.expect = *sinkExpect
 		channels = append(channels, byte(*echoChannel))
 	}
 	if *usePex {
@@ -292,6 +325,10 @@ func main() {
 		}
 	}
 
+	if *blast != "" && echo != nil {
+		go runBlast(sw, echo, *blast, *blastSize, *blastCount, *rttCount)
+	}
+
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
@@ -300,4 +337,64 @@ func main() {
 		book.Save()
 	}
 	emit(map[string]interface{}{"event": "stopped"})
+}
+
+// runBlast dials `target` and either sends `count` messages as fast as the connection takes them
+// (throughput, measured by the receiver) or measures `rtt` echo round trips.
+func runBlast(sw *p2p.Switch, echo *echoReactor, target string, size, count, rtt int) {
+	echo.mtx.Lock()
+	echo.sink = true // the blaster never echoes
+	echo.mtx.Unlock()
+	addr, err := p2p.NewNetAddressString(target)
+	if err != nil {
+		fail("blast address: %v", err)
+	}
+	if err := sw.DialPeerWithAddress(addr); err != nil {
+		fail("blast dial: %v", err)
+	}
+	peer := sw.Peers().Get(addr.ID)
+	if peer == nil {
+		fail("blast: peer not connected")
+	}
+	msg := make([]byte, size)
+	if rtt > 0 {
+		samples := make([]float64, 0, rtt)
+		for i := 0; i < rtt+50; i++ {
+			echo.mtx.Lock()
+			before := echo.received
+			echo.mtx.Unlock()
+			t0 := time.Now()
+			peer.Send(p2p.Envelope{ChannelID: echo.channel, Message: &rawMsg{data: msg}})
+			for {
+				echo.mtx.Lock()
+				got := echo.received
+				echo.mtx.Unlock()
+				if got > before {
+					break
+				}
+				time.Sleep(20 * time.Microsecond)
+			}
+			if i >= 50 {
+				samples = append(samples, float64(time.Since(t0).Microseconds()))
+			}
+		}
+		sortFloats(samples)
+		emit(map[string]interface{}{"event": "rtt_done", "p50_us": samples[len(samples)/2], "p99_us": samples[len(samples)*99/100]})
+		return
+	}
+	t0 := time.Now()
+	for i := 0; i < count; i++ {
+		if !peer.Send(p2p.Envelope{ChannelID: echo.channel, Message: &rawMsg{data: msg}}) {
+			fail("blast: send %d failed", i)
+		}
+	}
+	emit(map[string]interface{}{"event": "blast_sent", "messages": count, "seconds": time.Since(t0).Seconds()})
+}
+
+func sortFloats(a []float64) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
 }
