@@ -188,11 +188,17 @@ prometheus = false
 prometheus_listen_addr = ":26660"
 namespace = "cometbft"
 `)
-    const seed = start(['seed', '--home', home])
+    const bootstrap = 'f5dc14caa97f130df9d790a1f3f3d8fa7e62feef@8.8.4.4:26656'
+    const seed = start(['seed', '--home', home, '--log-format', 'json', '--p2p.bootstrap_peers', bootstrap])
     expect(await seed.address()).toMatch(new RegExp(`^${gen.node_key_json_id}@127\\.0\\.71\\.1:\\d+$`))
-    await waitFor(() => seed.err.some(l => l.includes('network=cosmoshub-test')), { what: 'the chain id from genesis.json' })
+    await waitFor(() => seed.err.some(l => l.includes('"network":"cosmoshub-test"')), { what: 'the chain id from genesis.json' })
+    // --log-format json: every log line is one JSON object with ts, level and msg.
+    for (const l of seed.err) expect(JSON.parse(l)).toMatchObject({ ts: expect.any(String), level: expect.any(String), msg: expect.any(String) })
     seed.proc.kill('SIGINT')
     expect(await seed.exit).toBe(0)
+    // bootstrap_peers went into the address book (not dialed as seeds, not kept as persistent peers).
+    const book = await AddrBook.load(join(home, 'config', 'addrbook.json'))
+    expect(book.has('f5dc14caa97f130df9d790a1f3f3d8fa7e62feef')).toBe(true)
   }, 30_000)
 
   const broken: Array<[string, (home: string) => void, number, RegExp]> = [
