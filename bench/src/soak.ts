@@ -4,7 +4,7 @@
  * set time. Reports messages delivered and lost on live connections (must be 0), sends refused,
  * RSS over time, event-loop lag p99, and peer removals by error code.
  *
- *   node bench/dist/soak.js [--nodes 50] [--minutes 10] [--churn-every 5] [--report FILE]
+ *   node --expose-gc bench/dist/soak.js [--nodes 50] [--minutes 10] [--churn-every 5] [--report FILE]
  */
 import { writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -75,14 +75,17 @@ async function main (): Promise<void> {
   const nodes: Node[] = []
   for (let i = 0; i < NODES; i++) nodes.push(await startNode(seed.address))
   const started = Date.now()
-  const rss: Array<{ s: number, mb: number, peers: number }> = []
+  const rss: Array<{ s: number, mb: number, heapMB: number, peers: number }> = []
+  const gc = (globalThis as { gc?: () => void }).gc
   let joined = NODES
   let left = 0
   const traffic = setInterval(() => { for (const n of nodes) n.chat.tick() }, 100)
   const sample = setInterval(() => {
     const peers = nodes.reduce((a, n) => a + n.sw.peers.size, 0)
-    rss.push({ s: Math.round((Date.now() - started) / 1000), mb: Math.round(process.memoryUsage().rss / 1e6), peers })
-    console.log(JSON.stringify({ t: rss.at(-1)!.s, rssMB: rss.at(-1)!.mb, connections: peers, ...totals, lagP99ms: Math.round(lag.percentile(99) / 1e6) }))
+    gc?.() // with --expose-gc, heapMB is live memory after a collection: the number that shows a leak
+    const mem = process.memoryUsage()
+    rss.push({ s: Math.round((Date.now() - started) / 1000), mb: Math.round(mem.rss / 1e6), heapMB: Math.round(mem.heapUsed / 1e6), peers })
+    console.log(JSON.stringify({ t: rss.at(-1)!.s, rssMB: rss.at(-1)!.mb, heapMB: rss.at(-1)!.heapMB, connections: peers, ...totals, lagP99ms: Math.round(lag.percentile(99) / 1e6) }))
   }, 10_000)
   const churn = setInterval(() => {
     // One node leaves gracefully, a new one joins.
