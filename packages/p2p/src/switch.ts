@@ -141,7 +141,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
       ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {}),
       ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {})
     })
-    this.transport.on('connection', conn => { this.admit(conn) })
+    this.transport.on('connection', conn => { this.admit(conn) }) // refusals are reported as events
     this.transport.on('rejected', ({ remote, error }) => { this.rejected(remote, false, error) })
   }
 
@@ -251,20 +251,22 @@ export class Switch extends EventEmitter<SwitchEvents> {
     if (addr.id === this.nodeKey.id) throw new SelfConnectionError(addr.id)
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
     this.dialing.add(addr.id)
+    let reported = false
     try {
       // No AbortSignal.any with the long-lived stop signal: each call would leave a listener on it.
       // stop() closes the transport, which aborts every dial in flight anyway.
       const conn = await this.transport.dial(addr, { signal: options.signal ?? this.stopController.signal })
-      const peer = this.admit(conn, options.persistent === true, options.exemptFromLimits === true)
-      if (peer === undefined) throw this.lastAdmitError ?? new SwitchStoppedError()
-      return peer
+      const admitted = this.admit(conn, options.persistent === true, options.exemptFromLimits === true)
+      // A refusal was already reported as 'peer:rejected' by admit().
+      if (admitted instanceof SwitchyardError) { reported = true; throw admitted }
+      return admitted
     } catch (err) {
       const error = err instanceof SwitchyardError ? err : new DialFailedError(addr.toString(), err)
       if (error.code === 'ERR_SELF_CONNECTION') {
         this.opts.addressBook?.removeAddress?.(addr)
         this.opts.addressBook?.addOurAddress?.(addr)
       }
-      if (err !== this.lastAdmitError) this.rejected(addr.toString(), true, error)
+      if (!reported) this.rejected(addr.toString(), true, error)
       throw error
     } finally {
       this.dialing.delete(addr.id)
@@ -353,16 +355,13 @@ export class Switch extends EventEmitter<SwitchEvents> {
 
   // ---- admitting peers ----
 
-  private lastAdmitError: SwitchyardError | undefined
-
-  /** Turns an authenticated connection into a peer, or refuses it. Returns the peer, if any. */
-  private admit (conn: Connection, persistentDial = false, exempt = false): Peer | undefined {
+  /** Turns an authenticated connection into a peer, or refuses it (closing it) and says why. */
+  private admit (conn: Connection, persistentDial = false, exempt = false): Peer | SwitchyardError {
     const id = conn.peerId
-    const refuse = (error: SwitchyardError): undefined => {
+    const refuse = (error: SwitchyardError): SwitchyardError => {
       conn.conn.destroy()
-      this.lastAdmitError = error
       this.rejected(`${id}@${conn.remoteIp}:${conn.remotePort}`, conn.outbound, error)
-      return undefined
+      return error
     }
     if (this.state !== 'started') return refuse(new SwitchStoppedError())
     const existing = this.peerMap.get(id)
