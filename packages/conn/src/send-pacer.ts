@@ -1,0 +1,160 @@
+/**
+ * SendPacer: keeps the bytes queued below an MConnection (stream buffers, both kernels, the peer's
+ * reader) small, so that the scheduler's priorities decide what the peer gets next instead of
+ * whatever was queued first. The wire does not change: it only decides how many bytes may be
+ * written, and when a ping is worth sending.
+ *
+ * Every CometBFT peer answers a ping with a pong as soon as its reader reaches the ping, so a pong
+ * proves the peer has read every byte written before its ping. That gives two readings at once:
+ * - bytes in flight = bytes written − the offset of the last answered ping (exact, all layers);
+ * - queuing delay = ping round trip − the least round trip seen lately (the empty-path floor).
+ * The window (most bytes in flight) moves multiplicatively towards the size at which the round trip
+ * sits at floor + targetDelay: grown only while it was what held sending back, shrunk whenever the
+ * round trip is above target. Only one ping is ever outstanding (peers may answer two pings with one
+ * pong), and pings are sent only while at least half a window is in flight, i.e. while busy.
+ *
+ * The pacer never holds pings or pongs: keep-alive stays in charge of a peer that stops answering.
+ */
+
+export interface SendPacerOptions {
+  /** Queuing delay aimed for, in ms, on top of the empty-path round trip (default 2). */
+  targetDelayMs?: number
+  /** Window the pacer starts with, in bytes (default 256 KiB). */
+  initialWindow?: number
+  /** Smallest window, in bytes (default 64 KiB): the least a link is ever allowed in flight. */
+  minWindow?: number
+  /** Largest window, in bytes (default 8 MiB). */
+  maxWindow?: number
+  /** How long the round-trip floor remembers a minimum, in ms (default 10 s). */
+  floorMemoryMs?: number
+}
+
+export interface SendPacerStatus {
+  window: number
+  inFlight: number
+  /** Least round trip in the floor's memory, ms (NaN until a pong arrived). */
+  floorRttMs: number
+  /** The last round trip measured, ms (NaN until a pong arrived). */
+  lastRttMs: number
+  pongs: number
+  /** Times the window held data back. */
+  limitedEvents: number
+}
+
+const FLOOR_BUCKETS = 10
+/** Exponent applied to the target/rtt ratio: damps the reaction to one noisy sample. */
+const GAIN = 0.5
+const MAX_STEP = 2
+
+export class SendPacer {
+  readonly targetDelayMs: number
+  readonly minWindow: number
+  readonly maxWindow: number
+  private readonly floorBucketMs: number
+  private win: number
+  /** Stream offset the peer has certainly read (that of the last answered ping). */
+  private acked = 0
+  private probeOffset = -1
+  private probeSentAt = 0
+  private limitedDuringProbe = false
+  private lastRtt = NaN
+  private pongs = 0
+  private limitedEvents = 0
+  /** Minimum round trip per time bucket, newest last; at most FLOOR_BUCKETS entries. */
+  private readonly floor: Array<{ start: number, min: number }> = []
+
+  constructor (options: SendPacerOptions = {}) {
+    const o = {
+      targetDelayMs: options.targetDelayMs ?? 2,
+      initialWindow: options.initialWindow ?? 256 * 1024,
+      minWindow: options.minWindow ?? 64 * 1024,
+      maxWindow: options.maxWindow ?? 8 * 1024 * 1024,
+      floorMemoryMs: options.floorMemoryMs ?? 10_000
+    }
+    for (const [k, v] of Object.entries(o)) {
+      if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`pacing option ${k} must be a finite number > 0, got ${String(v)}`)
+    }
+    if (o.minWindow > o.maxWindow) throw new RangeError(`pacing option minWindow (${o.minWindow}) must not exceed maxWindow (${o.maxWindow})`)
+    this.targetDelayMs = o.targetDelayMs
+    this.minWindow = o.minWindow
+    this.maxWindow = o.maxWindow
+    this.floorBucketMs = o.floorMemoryMs / FLOOR_BUCKETS
+    this.win = Math.min(o.maxWindow, Math.max(o.minWindow, o.initialWindow))
+  }
+
+  get window (): number {
+    return this.win
+  }
+
+  /** Whether a ping is outstanding (sent, no pong yet). */
+  get probing (): boolean {
+    return this.probeOffset >= 0
+  }
+
+  /** Bytes that may be written now, given `sent` bytes written so far (≤ 0: wait for a pong). */
+  allowance (sent: number): number {
+    return this.acked + this.win - sent
+  }
+
+  /** Whether a ping should go out with the next write: none outstanding and half a window in flight. */
+  wantsProbe (sent: number): boolean {
+    return this.probeOffset < 0 && sent - this.acked >= this.win / 2
+  }
+
+  /** A ping was written at stream offset `offset` (bytes written before it). */
+  pingSent (offset: number, now: number): void {
+    if (this.probeOffset >= 0) return // the earlier ping's pong will answer for both
+    this.probeOffset = offset
+    this.probeSentAt = now
+    this.limitedDuringProbe = false
+  }
+
+  /** The window held back data that was ready to go. */
+  limited (): void {
+    if (!this.limitedDuringProbe) this.limitedEvents++
+    this.limitedDuringProbe = true
+  }
+
+  /** A pong arrived: the peer has read everything before the outstanding ping. Returns the RTT. */
+  pongReceived (now: number): number {
+    if (this.probeOffset < 0) return NaN // unsolicited: proves nothing about our bytes
+    const rtt = Math.max(0, now - this.probeSentAt)
+    this.acked = Math.max(this.acked, this.probeOffset)
+    this.probeOffset = -1
+    this.pongs++
+    this.lastRtt = rtt
+    const floor = this.updateFloor(rtt, now)
+    let factor = (floor + this.targetDelayMs) / Math.max(rtt, 1e-3)
+    // Growing a window that was not full would only let a later burst queue up unchecked.
+    if (factor > 1 && !this.limitedDuringProbe) factor = 1
+    factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, factor ** GAIN))
+    this.win = Math.min(this.maxWindow, Math.max(this.minWindow, Math.round(this.win * factor)))
+    return rtt
+  }
+
+  status (sent: number): SendPacerStatus {
+    return {
+      window: this.win,
+      inFlight: sent - this.acked,
+      floorRttMs: this.floor.length === 0 ? NaN : Math.min(...this.floor.map(b => b.min)),
+      lastRttMs: this.lastRtt,
+      pongs: this.pongs,
+      limitedEvents: this.limitedEvents
+    }
+  }
+
+  /** Records `rtt` and returns the least round trip within the floor's memory. */
+  private updateFloor (rtt: number, now: number): number {
+    const last = this.floor[this.floor.length - 1]
+    if (last !== undefined && now - last.start < this.floorBucketMs) {
+      last.min = Math.min(last.min, rtt)
+    } else {
+      this.floor.push({ start: now, min: rtt })
+    }
+    const oldest = now - this.floorBucketMs * FLOOR_BUCKETS
+    while (this.floor.length > 1 && (this.floor[0]!.start < oldest || this.floor.length > FLOOR_BUCKETS)) this.floor.shift()
+    let m = Infinity
+    for (const b of this.floor) m = Math.min(m, b.min)
+    return m
+  }
+}
