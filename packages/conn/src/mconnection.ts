@@ -420,7 +420,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       // Only data is waiting: the pong that reopens the window schedules the next write.
       if (paced <= 0 && !this.pendingPing && !this.pendingPong) return
     }
-    const cap = Math.min(this.opts.maxWriteBytes, budget, paced)
+    const cap = Math.max(0, Math.min(this.opts.maxWriteBytes, budget, paced))
     // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
     const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
     const size = Math.ceil(Math.min(this.pendingBytesTotal + 16 * packets, cap + this.maxPacketSize + 16)) + 6
@@ -460,7 +460,6 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
         ch.sendingOffset = end
       }
     }
-    if (dataBytes >= cap && cap === paced && this.pendingMessages > 0) this.pacer?.limited()
     if (pos > 0) {
       this.sendLimiter.spend(dataBytes)
       this.bytesSent += pos

@@ -13,20 +13,27 @@
  * round trip is above target. Only one ping is ever outstanding (peers may answer two pings with one
  * pong), and pings are sent only while at least half a window is in flight, i.e. while busy.
  *
+ * A busy link's pings always have some of our bytes ahead of them, so the floor would creep up with
+ * our own queue (and the window with it). Every floorCheckMs of busy sending the pacer therefore
+ * holds data for one round trip, until everything sent is acknowledged, and sends a ping with
+ * nothing ahead of it: a clean reading of the floor for a few ms of sending.
+ *
  * The pacer never holds pings or pongs: keep-alive stays in charge of a peer that stops answering.
  */
 
 export interface SendPacerOptions {
   /** Queuing delay aimed for, in ms, on top of the empty-path round trip (default 2). */
   targetDelayMs?: number
-  /** Window the pacer starts with, in bytes (default 256 KiB). */
+  /** Window the pacer starts with, in bytes (default 64 KiB). */
   initialWindow?: number
-  /** Smallest window, in bytes (default 64 KiB): the least a link is ever allowed in flight. */
+  /** Smallest window, in bytes (default 4 KiB): a slow peer (CometBFT reads ~5 MB/s) needs little. */
   minWindow?: number
   /** Largest window, in bytes (default 8 MiB). */
   maxWindow?: number
   /** How long the round-trip floor remembers a minimum, in ms (default 10 s). */
   floorMemoryMs?: number
+  /** Busy time after which the floor is re-measured on an empty path, in ms (default 2 s). */
+  floorCheckMs?: number
 }
 
 export interface SendPacerStatus {
@@ -42,6 +49,11 @@ export interface SendPacerStatus {
 }
 
 const FLOOR_BUCKETS = 10
+/** In flight at most this much when a ping leaves, its round trip is the floor's. */
+const CLEAN_BYTES = 2048
+
+/** normal; draining: data held until a ping sent after the last byte returns; measuring: a clean ping is out. */
+type FloorCheck = 'normal' | 'draining' | 'measuring'
 /** Exponent applied to the target/rtt ratio: damps the reaction to one noisy sample. */
 const GAIN = 0.5
 const MAX_STEP = 2
@@ -51,12 +63,17 @@ export class SendPacer {
   readonly minWindow: number
   readonly maxWindow: number
   private readonly floorBucketMs: number
+  private readonly floorCheckMs: number
+  private check: FloorCheck = 'normal'
+  private lastCleanAt = -Infinity
   private win: number
   /** Stream offset the peer has certainly read (that of the last answered ping). */
   private acked = 0
   private probeOffset = -1
   private probeSentAt = 0
   private limitedDuringProbe = false
+  /** Bytes in flight when the outstanding ping left: did it measure a queue of ours? */
+  private probeInFlight = 0
   private lastRtt = NaN
   private pongs = 0
   private limitedEvents = 0
@@ -66,10 +83,11 @@ export class SendPacer {
   constructor (options: SendPacerOptions = {}) {
     const o = {
       targetDelayMs: options.targetDelayMs ?? 2,
-      initialWindow: options.initialWindow ?? 256 * 1024,
-      minWindow: options.minWindow ?? 64 * 1024,
+      initialWindow: options.initialWindow ?? 64 * 1024,
+      minWindow: options.minWindow ?? 4 * 1024,
       maxWindow: options.maxWindow ?? 8 * 1024 * 1024,
-      floorMemoryMs: options.floorMemoryMs ?? 10_000
+      floorMemoryMs: options.floorMemoryMs ?? 10_000,
+      floorCheckMs: options.floorCheckMs ?? 2000
     }
     for (const [k, v] of Object.entries(o)) {
       if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`pacing option ${k} must be a finite number > 0, got ${String(v)}`)
@@ -79,6 +97,7 @@ export class SendPacer {
     this.minWindow = o.minWindow
     this.maxWindow = o.maxWindow
     this.floorBucketMs = o.floorMemoryMs / FLOOR_BUCKETS
+    this.floorCheckMs = o.floorCheckMs
     this.win = Math.min(o.maxWindow, Math.max(o.minWindow, o.initialWindow))
   }
 
@@ -91,14 +110,21 @@ export class SendPacer {
     return this.probeOffset >= 0
   }
 
-  /** Bytes that may be written now, given `sent` bytes written so far (≤ 0: wait for a pong). */
+  /**
+   * Bytes that may be written now, given `sent` bytes written so far (≤ 0: wait for a pong). Stops
+   * short at half a window when a ping is due there: a ping at the very end of a full window would
+   * leave the peer nothing to read while its pong travels back.
+   */
   allowance (sent: number): number {
-    return this.acked + this.win - sent
+    if (this.check === 'draining') return 0
+    const room = this.acked + this.win - sent
+    const probeAt = this.acked + this.win / 2
+    return this.probeOffset < 0 && sent < probeAt ? Math.min(room, Math.ceil(probeAt - sent)) : room
   }
 
   /** Whether a ping should go out with the next write: none outstanding and half a window in flight. */
   wantsProbe (sent: number): boolean {
-    return this.probeOffset < 0 && sent - this.acked >= this.win / 2
+    return this.probeOffset < 0 && (this.check !== 'normal' || sent - this.acked >= this.win / 2)
   }
 
   /** A ping was written at stream offset `offset` (bytes written before it). */
@@ -106,6 +132,7 @@ export class SendPacer {
     if (this.probeOffset >= 0) return // the earlier ping's pong will answer for both
     this.probeOffset = offset
     this.probeSentAt = now
+    this.probeInFlight = offset - this.acked
     this.limitedDuringProbe = false
   }
 
@@ -124,6 +151,18 @@ export class SendPacer {
     this.pongs++
     this.lastRtt = rtt
     const floor = this.updateFloor(rtt, now)
+    if (this.probeInFlight <= CLEAN_BYTES) this.lastCleanAt = now
+    if (this.check !== 'normal') {
+      // The draining ping's pong: all is read, the next ping (sent at once) is clean.
+      this.check = this.check === 'draining' ? 'measuring' : 'normal'
+      return rtt
+    }
+    if (this.limitedDuringProbe && now - this.lastCleanAt >= this.floorCheckMs) {
+      this.check = 'draining'
+      return rtt
+    }
+    // A ping with little of ours ahead of it measured the path's noise, not our queue.
+    if (!this.limitedDuringProbe && this.probeInFlight < this.win / 2) return rtt
     let factor = (floor + this.targetDelayMs) / Math.max(rtt, 1e-3)
     // Growing a window that was not full would only let a later burst queue up unchecked.
     if (factor > 1 && !this.limitedDuringProbe) factor = 1
