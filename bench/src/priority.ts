@@ -12,10 +12,10 @@
  * carried in the message (same machine, same wall clock). Bulk throughput counts only verified bytes
  * that arrived while urgent messages were being sent.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
@@ -199,4 +199,92 @@ export async function priorityRun (receiver: Receiver, o: PriorityOptions): Prom
   } finally {
     await remote.stop()
   }
+}
+
+export interface PriorityBenchOptions extends PriorityOptions {
+  runs: number
+  /** Where raw results go (a JSON file per invocation); undefined: not saved. */
+  resultsDir?: string
+}
+
+/** Same-run verdicts of issue 15, from the medians of `runs` runs. */
+export interface PrioritySummary {
+  receiver: Receiver
+  idleUrgentP99ms: number
+  pacedUrgentP99ms: number
+  unpacedUrgentP99ms: number
+  idlePingP99ms: number
+  pacedPingP99ms: number
+  unpacedPingP99ms: number
+  pacedBulkMBs: number
+  unpacedBulkMBs: number
+  /** Median over runs of each run's own ratio (paced / idle, paced bulk / unpaced bulk). */
+  urgentP99VsIdle: number
+  pingP99VsIdle: number
+  bulkVsUnpaced: number
+  errors: number
+}
+
+function med (xs: number[]): number {
+  const s = xs.filter(x => !Number.isNaN(x)).sort((a, b) => a - b)
+  if (s.length === 0) return NaN
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/**
+ * `runs` runs for each receiver (CometBFT's only when the Go peer is built); prints one JSON line
+ * per phase and run, then a JSON summary per receiver, and saves everything in resultsDir.
+ */
+export async function priorityBench (o: PriorityBenchOptions): Promise<PrioritySummary[]> {
+  const receivers: Receiver[] = ['encrypted', 'plaintext']
+  if (cometbftReceiverAvailable()) receivers.push('cometbft')
+  else console.log('(priority bench: CometBFT receiver skipped: build interop/cometbft-peer with Go first)')
+  const all: PriorityFigures[][] = []
+  for (let run = 0; run < o.runs; run++) {
+    for (const r of receivers) {
+      const figures = await priorityRun(r, o)
+      for (const f of figures) {
+        const { errors, ...rest } = f
+        console.log(JSON.stringify({ bench: 'priority under load', run, ...rest, errors: errors.length, firstError: errors[0] }))
+      }
+      all.push(figures)
+    }
+  }
+  const summaries = receivers.map(receiver => {
+    const runs = all.filter(fs => fs[0]!.receiver === receiver)
+    const pick = (p: Phase, f: (x: PriorityFigures) => number): number[] => runs.map(fs => f(fs.find(x => x.phase === p)!))
+    const ratio = (f: (fs: PriorityFigures[]) => number): number => med(runs.map(f))
+    const get = (fs: PriorityFigures[], p: Phase): PriorityFigures => fs.find(x => x.phase === p)!
+    const s: PrioritySummary = {
+      receiver,
+      idleUrgentP99ms: med(pick('idle', x => x.urgentP99ms)),
+      pacedUrgentP99ms: med(pick('paced', x => x.urgentP99ms)),
+      unpacedUrgentP99ms: med(pick('unpaced', x => x.urgentP99ms)),
+      idlePingP99ms: med(pick('idle', x => x.pingP99ms)),
+      pacedPingP99ms: med(pick('paced', x => x.pingP99ms)),
+      unpacedPingP99ms: med(pick('unpaced', x => x.pingP99ms)),
+      pacedBulkMBs: med(pick('paced', x => x.bulkMBs)),
+      unpacedBulkMBs: med(pick('unpaced', x => x.bulkMBs)),
+      urgentP99VsIdle: ratio(fs => get(fs, 'paced').urgentP99ms / get(fs, 'idle').urgentP99ms),
+      pingP99VsIdle: ratio(fs => get(fs, 'paced').pingP99ms / get(fs, 'idle').pingP99ms),
+      bulkVsUnpaced: ratio(fs => get(fs, 'paced').bulkMBs / get(fs, 'unpaced').bulkMBs),
+      errors: runs.flat().reduce((n, x) => n + x.errors.length, 0)
+    }
+    console.log(JSON.stringify({ bench: 'priority under load (medians)', runs: o.runs, ...s }))
+    return s
+  })
+  if (o.resultsDir !== undefined) saveResults(o.resultsDir, { options: o, summaries, figures: all.flat() })
+  return summaries
+}
+
+function saveResults (dir: string, data: Record<string, unknown>): void {
+  const date = new Date().toISOString()
+  let commit = 'unknown'
+  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() } catch {}
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `priority-${date.slice(0, 19).replace(/:/g, '')}-${commit}.json`)
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number)
+  writeFileSync(file, JSON.stringify({ bench: 'priority under load', date, commit, node: process.version, cpus: cpus().length, loadavg: load, ...data }, null, 1) + '\n')
+  console.log(`(priority bench: raw results in ${file})`)
 }

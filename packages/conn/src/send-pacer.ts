@@ -49,6 +49,13 @@ export interface SendPacerStatus {
 }
 
 const FLOOR_BUCKETS = 10
+/**
+ * The round trip the window reacts to is the least of the last few (of at most CURRENT_MS ago): a
+ * queue of ours delays every ping, a busy machine (the peer or this process not scheduled for a
+ * while) delays some. The age limit keeps a real slowdown from hiding behind old fast samples.
+ */
+const CURRENT_SAMPLES = 4
+const CURRENT_MS = 50
 /** In flight at most this much when a ping leaves, its round trip is the floor's. */
 const CLEAN_BYTES = 2048
 
@@ -79,6 +86,7 @@ export class SendPacer {
   private limitedEvents = 0
   /** Minimum round trip per time bucket, newest last; at most FLOOR_BUCKETS entries. */
   private readonly floor: Array<{ start: number, min: number }> = []
+  private readonly recent: Array<{ at: number, rtt: number }> = []
 
   constructor (options: SendPacerOptions = {}) {
     const o = {
@@ -163,7 +171,9 @@ export class SendPacer {
     }
     // A ping with little of ours ahead of it measured the path's noise, not our queue.
     if (!this.limitedDuringProbe && this.probeInFlight < this.win / 2) return rtt
-    let factor = (floor + this.targetDelayMs) / Math.max(rtt, 1e-3)
+    this.recent.push({ at: now, rtt })
+    while (this.recent.length > CURRENT_SAMPLES || now - this.recent[0]!.at > CURRENT_MS) this.recent.shift()
+    let factor = (floor + this.targetDelayMs) / Math.max(Math.min(rtt, ...this.recent.map(r => r.rtt)), 1e-3)
     // Growing a window that was not full would only let a later burst queue up unchecked.
     if (factor > 1 && !this.limitedDuringProbe) factor = 1
     factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, factor ** GAIN))
