@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type net from 'node:net'
+import { Duplex } from 'node:stream'
 import { MConnection, type ChannelDescriptor, type MConnectionOptions } from '@switchyard/conn'
 import { LengthDelimitedDecoder, decodePacket, PONG_BYTES } from '@switchyard/wire'
 import { nextEvent, patternBytes, socketPair, waitFor } from '../../../test/helpers.js'
@@ -27,6 +28,26 @@ function packetCounter (raw: net.Socket): { bytes: number, msg: number, ping: nu
     dec.push(d, body => { const p = decodePacket(body); if (p.type === 'msg') c.msg++; else if (p.type === 'ping') c.ping++; return true })
   })
   return c
+}
+
+/** A reader's side of a socket whose read speed can be changed: a slow link or a busy peer. */
+class ThrottledReader extends Duplex {
+  /** Bytes per ms passed on; Infinity: as they come. */
+  rate = Infinity
+  constructor (private readonly socket: net.Socket) {
+    super()
+    socket.on('data', (chunk: Buffer) => {
+      socket.pause()
+      const pass = (): void => { this.push(chunk); socket.resume() }
+      if (this.rate === Infinity) setImmediate(pass)
+      else setTimeout(pass, chunk.length / this.rate)
+    })
+    socket.on('close', () => this.destroy())
+  }
+
+  override _read (): void {}
+  override _write (chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void { this.socket.write(chunk, cb) }
+  override _destroy (err: Error | null, cb: (err?: Error | null) => void): void { this.socket.destroy(); cb(err) }
 }
 
 describe('MConnection send pacing', () => {
@@ -61,8 +82,9 @@ describe('MConnection send pacing', () => {
 
   it('shrinks the window behind a slow reader and grows it back once the reader keeps up', async () => {
     const [sa, sb] = await socketPair()
+    const link = new ThrottledReader(sb)
     const a = new MConnection(sa, { channels: bulk, pacing: { targetDelayMs: 5 } })
-    const b = new MConnection(sb, { channels: bulk })
+    const b = new MConnection(link, { channels: bulk })
     open.push(a, b)
     let received = 0
     let intact = true
@@ -70,13 +92,8 @@ describe('MConnection send pacing', () => {
       if (!data.equals(patternBytes(64 * 1024, received % 7))) intact = false
       received++
     })
-    // A slow reader: b reads 2 ms out of every 12, so our bytes (and pings) wait in the kernel.
-    let slowTimer: NodeJS.Timeout | undefined
-    const slowReader = (on: boolean): void => {
-      clearInterval(slowTimer)
-      if (on) slowTimer = setInterval(() => { b.pause(); setTimeout(() => b.resume(), 10) }, 12)
-      else b.resume()
-    }
+    // A slow reader takes 500 bytes a ms (0.5 MB/s): our bytes, and pings, queue up in front of it.
+    const slowReader = (on: boolean): void => { link.rate = on ? 500 : Infinity }
     let sent = 0
     let running = true
     const sender = (async () => {
