@@ -56,7 +56,7 @@ const goBinary = fileURLToPath(new URL('../../interop/cometbft-peer/bin/cometbft
 export function cometbftReceiverAvailable (): boolean { return existsSync(goBinary) }
 
 /** A receiver in another process: where to dial, and how to get its tally of one connection. */
-interface Remote {
+export interface Remote {
   port: number
   peerId?: string
   /** Called after the sender stopped; resolves with the receiver's tally of that connection. */
@@ -64,7 +64,7 @@ interface Remote {
   stop: () => Promise<void>
 }
 
-async function nodeReceiver (mode: 'plain' | 'encrypted'): Promise<Remote> {
+export async function nodeReceiver (mode: 'plain' | 'encrypted'): Promise<Remote> {
   const child = fork(fileURLToPath(new URL('./priority-receiver.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   child.send({ mode })
   const [{ port }] = await once(child, 'message') as [{ port: number }]
@@ -80,7 +80,7 @@ async function nodeReceiver (mode: 'plain' | 'encrypted'): Promise<Remote> {
   }
 }
 
-async function cometbftReceiver (): Promise<Remote> {
+export async function cometbftReceiver (): Promise<Remote> {
   const home = mkdtempSync(join(tmpdir(), 'swy-prio-'))
   const proc: ChildProcess = spawn(goBinary, [
     '-node-key', join(home, 'nk.json'), '-addrbook', join(home, 'ab.json'), '-chain-id', 'bench',
@@ -123,7 +123,8 @@ async function cometbftReceiver (): Promise<Remote> {
   }
 }
 
-async function connect (remote: Remote, receiver: Receiver, pacing: boolean | SendPacerOptions): Promise<MConnection> {
+/** Dials the receiver; the socket and the stream under the MConnection are for inspection. */
+export async function connect (remote: Remote, receiver: Receiver, pacing: boolean | SendPacerOptions): Promise<{ m: MConnection, socket: net.Socket, stream: Duplex }> {
   const socket = net.connect(remote.port, '127.0.0.1')
   await once(socket, 'connect')
   socket.setNoDelay(true)
@@ -135,11 +136,11 @@ async function connect (remote: Remote, receiver: Receiver, pacing: boolean | Se
   }
   const m = new MConnection(stream, { channels, pacing })
   m.on('close', () => {})
-  return m
+  return { m, socket, stream }
 }
 
 async function phase (remote: Remote, receiver: Receiver, which: Phase, o: PriorityOptions): Promise<PriorityFigures> {
-  const m = await connect(remote, receiver, which === 'unpaced' ? false : o.pacer ?? true)
+  const { m } = await connect(remote, receiver, which === 'unpaced' ? false : o.pacer ?? true)
   let running = true
   const bulk = which === 'idle'
     ? Promise.resolve()
