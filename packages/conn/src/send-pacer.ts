@@ -50,11 +50,11 @@ export interface SendPacerStatus {
 
 const FLOOR_BUCKETS = 10
 /**
- * The round trip the window reacts to is the least of the last few (of at most CURRENT_MS ago): a
- * queue of ours delays every ping, a busy machine (the peer or this process not scheduled for a
- * while) delays some. The age limit keeps a real slowdown from hiding behind old fast samples.
+ * The window reacts to the median of the last few round trips (at most CURRENT_MS old): a queue of
+ * ours delays every ping, a busy machine (the peer or this process not scheduled for a while) only
+ * some, in either direction. The age limit keeps a real slowdown from hiding behind old samples.
  */
-const CURRENT_SAMPLES = 4
+const CURRENT_SAMPLES = 5
 const CURRENT_MS = 50
 /** In flight at most this much when a ping leaves, its round trip is the floor's. */
 const CLEAN_BYTES = 2048
@@ -173,7 +173,10 @@ export class SendPacer {
     if (!this.limitedDuringProbe && this.probeInFlight < this.win / 2) return rtt
     this.recent.push({ at: now, rtt })
     while (this.recent.length > CURRENT_SAMPLES || now - this.recent[0]!.at > CURRENT_MS) this.recent.shift()
-    let factor = (floor + this.targetDelayMs) / Math.max(Math.min(rtt, ...this.recent.map(r => r.rtt)), 1e-3)
+    const target = floor + this.targetDelayMs
+    const rtts = this.recent.map(r => r.rtt).sort((a, b) => a - b)
+    const mid = rtts.length % 2 === 1 ? rtts[rtts.length >> 1]! : (rtts[rtts.length / 2 - 1]! + rtts[rtts.length / 2]!) / 2
+    let factor = target / Math.max(mid, 1e-3)
     // Growing a window that was not full would only let a later burst queue up unchecked.
     if (factor > 1 && !this.limitedDuringProbe) factor = 1
     factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, factor ** GAIN))
