@@ -211,6 +211,9 @@ export interface PriorityBenchOptions extends PriorityOptions {
 /** Same-run verdicts of issue 15, from the medians of `runs` runs. */
 export interface PrioritySummary {
   receiver: Receiver
+  idleUrgentP50ms: number
+  pacedUrgentP50ms: number
+  unpacedUrgentP50ms: number
   idleUrgentP99ms: number
   pacedUrgentP99ms: number
   unpacedUrgentP99ms: number
@@ -259,6 +262,9 @@ export async function priorityBench (o: PriorityBenchOptions): Promise<PriorityS
     const get = (fs: PriorityFigures[], p: Phase): PriorityFigures => fs.find(x => x.phase === p)!
     const s: PrioritySummary = {
       receiver,
+      idleUrgentP50ms: med(pick('idle', x => x.urgentP50ms)),
+      pacedUrgentP50ms: med(pick('paced', x => x.urgentP50ms)),
+      unpacedUrgentP50ms: med(pick('unpaced', x => x.urgentP50ms)),
       idleUrgentP99ms: med(pick('idle', x => x.urgentP99ms)),
       pacedUrgentP99ms: med(pick('paced', x => x.urgentP99ms)),
       unpacedUrgentP99ms: med(pick('unpaced', x => x.urgentP99ms)),
