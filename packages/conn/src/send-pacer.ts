@@ -55,6 +55,10 @@ const FLOOR_BUCKETS = 10
  * some, in either direction. The age limit keeps a real slowdown from hiding behind old samples.
  */
 const CURRENT_SAMPLES = 5
+/** Delivery-rate samples: pongs closer than this count (a busy link); the best of the last second. */
+const RATE_GAP_MS = 100
+const RATE_BUCKETS = 10
+const RATE_BUCKET_MS = 100
 const CURRENT_MS = 50
 /** In flight at most this much when a ping leaves, its round trip is the floor's. */
 const CLEAN_BYTES = 2048
@@ -87,6 +91,9 @@ export class SendPacer {
   /** Minimum round trip per time bucket, newest last; at most FLOOR_BUCKETS entries. */
   private readonly floor: Array<{ start: number, min: number }> = []
   private readonly recent: Array<{ at: number, rtt: number }> = []
+  /** Best delivery rate (bytes/ms) per RATE_BUCKET_MS, newest last; at most RATE_BUCKETS entries. */
+  private readonly rates: Array<{ start: number, max: number }> = []
+  private lastPongAt = -Infinity
 
   constructor (options: SendPacerOptions = {}) {
     const o = {
@@ -154,6 +161,8 @@ export class SendPacer {
   pongReceived (now: number): number {
     if (this.probeOffset < 0) return NaN // unsolicited: proves nothing about our bytes
     const rtt = Math.max(0, now - this.probeSentAt)
+    if (now - this.lastPongAt < RATE_GAP_MS && now > this.lastPongAt) this.updateRate((this.probeOffset - this.acked) / (now - this.lastPongAt), now)
+    this.lastPongAt = now
     this.acked = Math.max(this.acked, this.probeOffset)
     this.probeOffset = -1
     this.pongs++
@@ -180,8 +189,19 @@ export class SendPacer {
     // Growing a window that was not full would only let a later burst queue up unchecked.
     if (factor > 1 && !this.limitedDuringProbe) factor = 1
     factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, factor ** GAIN))
-    this.win = Math.min(this.maxWindow, Math.max(this.minWindow, Math.round(this.win * factor)))
+    // Never more than twice what the peer was seen to read in a target's time: a window grown in a
+    // quiet spell would otherwise be dumped into the kernel the moment the peer stalls.
+    const rateCap = this.rates.length === 0 ? Infinity : 2 * Math.max(...this.rates.map(r => r.max)) * target
+    this.win = Math.min(this.maxWindow, rateCap, Math.max(this.minWindow, Math.round(this.win * factor)))
+    this.win = Math.max(this.minWindow, this.win)
     return rtt
+  }
+
+  private updateRate (bytesPerMs: number, now: number): void {
+    const last = this.rates[this.rates.length - 1]
+    if (last !== undefined && now - last.start < RATE_BUCKET_MS) last.max = Math.max(last.max, bytesPerMs)
+    else this.rates.push({ start: now, max: bytesPerMs })
+    while (this.rates.length > RATE_BUCKETS || (this.rates.length > 1 && now - this.rates[0]!.start > RATE_BUCKETS * RATE_BUCKET_MS)) this.rates.shift()
   }
 
   status (sent: number): SendPacerStatus {
