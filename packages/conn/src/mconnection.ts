@@ -421,18 +421,16 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       if (paced <= 0 && !this.pendingPing && !this.pendingPong) return
     }
     const cap = Math.max(0, Math.min(this.opts.maxWriteBytes, budget, paced))
+    const pinging = this.pendingPing
     // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
     const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
     const size = Math.ceil(Math.min(this.pendingBytesTotal + 16 * packets, cap + this.maxPacketSize + 16)) + 6
     const buf = Buffer.allocUnsafe(size)
     let pos = 0
     if (this.pendingPong) { buf.set(PONG_BYTES, pos); pos += PONG_BYTES.length; this.pendingPong = false }
-    if (this.pendingPing) {
-      buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now()
-      this.pingInFlight = true
-      this.pacer?.pingSent(this.bytesSent + pos, this.pingSentAt)
-    }
+    if (this.pendingPing) { buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
     let dataBytes = 0
+    if (pinging) { this.pingInFlight = true; this.pacer?.pingSent(this.bytesSent + pos, this.pingSentAt) }
     while (dataBytes < cap) {
       const ch = this.pickChannel()
       if (ch === undefined) break

@@ -9,8 +9,9 @@
  * - bytes in flight = bytes written − the offset of the last answered ping (exact, all layers);
  * - queuing delay = ping round trip − the least round trip seen lately (the empty-path floor).
  * The window (most bytes in flight) moves multiplicatively towards the size at which the round trip
- * sits at floor + targetDelay: grown only while it was what held sending back, shrunk whenever the
- * round trip is above target. Only one ping is ever outstanding (peers may answer two pings with one
+ * sits at floor + targetDelay: grown only while it was what held sending back (and never beyond
+ * twice the recent delivery rate times that round trip), shrunk whenever the round trip is above
+ * target. Only one ping is ever outstanding (peers may answer two pings with one
  * pong), and pings are sent only while at least half a window is in flight, i.e. while busy.
  *
  * A busy link's pings always have some of our bytes ahead of them, so the floor would creep up with
