@@ -19,6 +19,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { MConnection, type SendPacerOptions } from '@switchyard/conn'
 import { NodeKey, makeNodeInfo, upgradeToPeer } from '@switchyard/p2p'
@@ -38,6 +39,11 @@ export interface PriorityFigures {
   pingP99ms: number
   pingCount: number
   bulkMBs: number
+  /**
+   * p99 of the sender's event-loop delay while measuring, ms: how long this process waited to run
+   * (a floor under every latency here that no queue discipline can remove).
+   */
+  senderLoopP99ms: number
   /** The pacer's window at the end of the phase, bytes (NaN when pacing is off). */
   window: number
   errors: string[]
@@ -151,6 +157,8 @@ async function phase (remote: Remote, receiver: Receiver, which: Phase, o: Prior
         }
       })()
   await sleep(o.warmupMs)
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
   let urgent = 0
   let measuring = true
   const errors: string[] = []
@@ -167,6 +175,7 @@ async function phase (remote: Remote, receiver: Receiver, which: Phase, o: Prior
   })()
   await sleep(o.measureMs)
   measuring = false
+  loop.disable()
   clearInterval(ticker)
   await pinger
   running = false
@@ -185,6 +194,7 @@ async function phase (remote: Remote, receiver: Receiver, which: Phase, o: Prior
     pingP99ms: quantile(pings, 0.99),
     pingCount: pings.length,
     bulkMBs: r.windowMs > 0 ? r.lowBytesInWindow / r.windowMs / 1000 : 0,
+    senderLoopP99ms: loop.percentile(99) / 1e6,
     window,
     errors: [...errors, ...r.errors]
   }
@@ -222,6 +232,9 @@ export interface PrioritySummary {
   unpacedPingP99ms: number
   pacedBulkMBs: number
   unpacedBulkMBs: number
+  idleSenderLoopP99ms: number
+  pacedSenderLoopP99ms: number
+  unpacedSenderLoopP99ms: number
   /** Median over runs of each run's own ratio (paced / idle, paced bulk / unpaced bulk). */
   urgentP99VsIdle: number
   pingP99VsIdle: number
@@ -273,6 +286,9 @@ export async function priorityBench (o: PriorityBenchOptions): Promise<PriorityS
       unpacedPingP99ms: med(pick('unpaced', x => x.pingP99ms)),
       pacedBulkMBs: med(pick('paced', x => x.bulkMBs)),
       unpacedBulkMBs: med(pick('unpaced', x => x.bulkMBs)),
+      idleSenderLoopP99ms: med(pick('idle', x => x.senderLoopP99ms)),
+      pacedSenderLoopP99ms: med(pick('paced', x => x.senderLoopP99ms)),
+      unpacedSenderLoopP99ms: med(pick('unpaced', x => x.senderLoopP99ms)),
       urgentP99VsIdle: ratio(fs => get(fs, 'paced').urgentP99ms / get(fs, 'idle').urgentP99ms),
       pingP99VsIdle: ratio(fs => get(fs, 'paced').pingP99ms / get(fs, 'idle').pingP99ms),
       bulkVsUnpaced: ratio(fs => get(fs, 'paced').bulkMBs / get(fs, 'unpaced').bulkMBs),
