@@ -12,7 +12,7 @@
  * carried in the message (same machine, same wall clock). Bulk throughput counts only verified bytes
  * that arrived while urgent messages were being sent.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { cpus, tmpdir } from 'node:os'
@@ -86,12 +86,19 @@ export async function nodeReceiver (mode: 'plain' | 'encrypted'): Promise<Remote
   }
 }
 
+/** Whether this build of the Go peer can silence CometBFT's per-packet debug lines (costly under bulk). */
+function goHasLogDebugFlag (): boolean {
+  const r = spawnSync(goBinary, ['-h'], { encoding: 'utf8' })
+  return `${r.stdout}${r.stderr}`.includes('-log-debug')
+}
+
 export async function cometbftReceiver (): Promise<Remote> {
   const home = mkdtempSync(join(tmpdir(), 'swy-prio-'))
   const proc: ChildProcess = spawn(goBinary, [
     '-node-key', join(home, 'nk.json'), '-addrbook', join(home, 'ab.json'), '-chain-id', 'bench',
     '-send-rate', '1000000000000', '-recv-rate', '1000000000000', '-flush-throttle', '10ms',
-    '-echo-channel', '-1', '-prio-sink', '-prio-high', String(HIGH), '-prio-low', String(LOW)
+    '-echo-channel', '-1', '-prio-sink', '-prio-high', String(HIGH), '-prio-low', String(LOW),
+    ...(goHasLogDebugFlag() ? ['-log-debug=false'] : [])
   ], { stdio: ['ignore', 'pipe', 'inherit'] })
   const waiting: Array<(e: Record<string, any>) => void> = []
   let buf = ''
