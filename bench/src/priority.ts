@@ -40,8 +40,8 @@ export interface PriorityFigures {
   pingCount: number
   bulkMBs: number
   /**
-   * p99 of the sender's event-loop delay while measuring, ms: how long this process waited to run
-   * (a floor under every latency here that no queue discipline can remove).
+   * p99 of the sender's event-loop delay while measuring, ms: how long this process waited to run,
+   * the scale of the scheduling stalls on a shared machine (no queue discipline removes them).
    */
   senderLoopP99ms: number
   /** The pacer's window at the end of the phase, bytes (NaN when pacing is off). */
