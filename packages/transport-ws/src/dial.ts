@@ -7,6 +7,7 @@ import { WebSocket } from 'ws'
 import createDebug from 'debug'
 import { DialFailedError, DialTimeoutError, type StreamDialer } from '@switchyard/p2p'
 import { WsUpgradeRefusedError } from './errors.js'
+import type { MessageStream } from './message-stream.js'
 import { streamFromWs, type StreamLimits } from './node-socket.js'
 
 const log = createDebug('switchyard:transport-ws:dial')
@@ -38,6 +39,7 @@ export function wsDialer (options: WsDialOptions): StreamDialer {
     ws.on('error', () => {})
     let remoteIp = target.host
     let remotePort = target.port
+    let stream: MessageStream | undefined
     let onAbort: (() => void) | undefined
     let timer: NodeJS.Timeout | undefined
     try {
@@ -54,7 +56,8 @@ export function wsDialer (options: WsDialOptions): StreamDialer {
           res.resume()
           reject(new WsUpgradeRefusedError(target.address, res.statusCode ?? 0))
         })
-        ws.once('open', () => resolve())
+        // Wrap at once: the first messages can arrive before an awaiting caller resumes.
+        ws.once('open', () => { stream = streamFromWs(ws, options.limits); resolve() })
         ws.once('error', err => reject(new DialFailedError(target.address, err)))
       })
     } catch (err) {
@@ -65,6 +68,6 @@ export function wsDialer (options: WsDialOptions): StreamDialer {
       clearTimeout(timer)
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     }
-    return { stream: streamFromWs(ws, options.limits), remoteIp, remotePort }
+    return { stream: stream!, remoteIp, remotePort }
   }
 }

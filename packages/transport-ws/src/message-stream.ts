@@ -129,22 +129,34 @@ export class MessageStream extends Duplex {
     this.sendAll(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map(c => c.chunk)), cb)
   }
 
-  private sendAll (data: Buffer, cb: (err?: Error | null) => void): void {
+  /**
+   * Sends `data` as messages; whenever the WebSocket holds more than maxBufferedAmount, the rest
+   * waits until it drained to half of that. The write callback runs once everything is handed over,
+   * so a batch of queued writes (one _writev) never floods the socket either.
+   */
+  private sendAll (data: Buffer, cb: (err?: Error | null) => void, from = 0): void {
     if (this.ws.readyState !== OPEN) { cb(new WsClosedError(1006, 'write after the WebSocket closed')); return }
     const max = this.opts.sendMessageSize
+    let off = from
     try {
-      for (let off = 0; off < data.length; off += max) {
+      while (off < data.length) {
         const piece = data.subarray(off, Math.min(off + max, data.length))
+        off += piece.length
         if (this.opts.sendWithCallback !== undefined) this.opts.sendWithCallback(piece, this.onSent)
         else this.ws.send(piece)
+        if (off < data.length && this.ws.bufferedAmount > this.opts.maxBufferedAmount) break
       }
     } catch (err) {
       cb(err as Error)
       return
     }
-    if (this.ws.bufferedAmount <= this.opts.maxBufferedAmount) { cb(); return }
-    // Back-pressure: the next write waits until the WebSocket has sent most of what it holds.
-    this.writeWaiter = () => { cb() }
+    if (this.ws.bufferedAmount <= this.opts.maxBufferedAmount) {
+      if (off < data.length) this.sendAll(data, cb, off)
+      else cb()
+      return
+    }
+    // Back-pressure: wait until the WebSocket has sent most of what it holds.
+    this.writeWaiter = off < data.length ? () => { this.sendAll(data, cb, off) } : () => { cb() }
     if (this.opts.sendWithCallback === undefined) this.poll()
   }
 
@@ -183,9 +195,10 @@ export class MessageStream extends Duplex {
       else if (err instanceof WsMessageTooLargeError) this.ws.close(1009)
       else this.ws.close(err === null ? 1000 : 1011)
     }
+    // A write held by back-pressure ends with the stream (sendAll sees the closed socket).
     const w = this.writeWaiter
     this.writeWaiter = undefined
-    if (w !== undefined) w()
+    w?.()
     cb(err)
   }
 }
