@@ -99,8 +99,10 @@ export class MessageStream extends Duplex {
     const reason = String(event.reason ?? '')
     if (NORMAL_CLOSURES.has(event.code)) {
       this.push(null)
-      // The peer can no longer read either: a WebSocket has no half-close.
-      if (!this.destroyed) this.destroy()
+      // The peer can no longer read either (a WebSocket has no half-close), but what it sent
+      // before closing is still delivered: end the readable side first, then let go.
+      if (this.readableLength === 0) this.destroy()
+      else this.once('end', () => { this.destroy() })
     } else if (event.code === 1009) {
       this.destroy(new WsMessageTooLargeError(`the peer closed the WebSocket because our message was too big${reason !== '' ? ` (${reason})` : ''}`))
     } else {

@@ -130,3 +130,34 @@ describe('MessageStream over ws (real sockets)', () => {
     stream.destroy()
   })
 })
+
+describe('MessageStream closing', () => {
+  it('a normal close delivers what was received before it, then ends and closes the stream', async () => {
+    const ws = new FakeBrowserSocket()
+    const stream = new MessageStream(ws, { maxMessageSize: 100, sendMessageSize: 10, maxBufferedAmount: 1000 })
+    // Nobody reads yet: the bytes wait in the stream when the close arrives.
+    ws.emit('message', { data: new Uint8Array([9, 8, 7]).buffer })
+    ws.readyState = 3
+    ws.emit('close', { code: 1000, reason: '' })
+    expect(stream.destroyed).toBe(false)
+    const got: Buffer[] = []
+    stream.on('data', (b: Buffer) => got.push(b))
+    await waitForEvent(stream, 'close')
+    expect(Buffer.concat(got)).toEqual(Buffer.from([9, 8, 7]))
+  })
+
+  it('an abnormal close is ERR_WS_CLOSED with its code; 1009 from the peer is ERR_WS_MESSAGE_TOO_LARGE', async () => {
+    const a = new FakeBrowserSocket()
+    const sa = new MessageStream(a, { maxMessageSize: 100, sendMessageSize: 10, maxBufferedAmount: 1000 })
+    const ea = waitForEvent<[Error]>(sa, 'error')
+    a.readyState = 3
+    a.emit('close', { code: 1006, reason: '' })
+    expect((await ea)[0]).toMatchObject({ code: 'ERR_WS_CLOSED', closeCode: 1006 })
+    const b = new FakeBrowserSocket()
+    const sb = new MessageStream(b, { maxMessageSize: 100, sendMessageSize: 10, maxBufferedAmount: 1000 })
+    const eb = waitForEvent<[Error]>(sb, 'error')
+    b.readyState = 3
+    b.emit('close', { code: 1009, reason: 'too big' })
+    expect((await eb)[0]).toMatchObject({ code: 'ERR_WS_MESSAGE_TOO_LARGE' })
+  })
+})
