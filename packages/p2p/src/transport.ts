@@ -2,6 +2,8 @@
  * TCP transport: listens and dials, runs the operator's filters and the full upgrade
  * (SecretConnection + NodeInfo) under their timeouts, and hands out authenticated connections.
  * It knows nothing of peers or reactors; the Switch decides what to do with a connection.
+ * Other transports plug in here: their listeners hand accepted streams to acceptStream(), and
+ * registered StreamDialers dial their `scheme://` addresses (@switchyard/transport-ws).
  */
 import net from 'node:net'
 import { EventEmitter } from 'node:events'
@@ -253,6 +255,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.pending.add(stream)
     try {
       if (this.closed) throw new SwitchStoppedError()
+      // The IP is known only once connected (the address may name a host, e.g. for TLS).
       const remoteIp = normaliseIp(dialed.remoteIp)
       await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
       const peer = await upgradeToPeer(stream, {
