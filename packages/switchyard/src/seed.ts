@@ -144,6 +144,7 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     throw listenError('p2p.ws_laddr', stripScheme(cfg.p2p.wsLaddr), err)
   }
   if (wsAddress !== undefined) log.info('WebSocket listening', { address: wsAddress, allow: cfg.p2p.wsAllow })
+  ws.listener?.on('refused', r => log.debug('WebSocket upgrade refused', { remote: r.remoteIp, status: r.status, reason: r.reason }))
   for (const a of cfg.p2p.bootstrapPeers) {
     try { book.addAddress(NetAddress.parse(a), NetAddress.parse(a)) } catch (err) { log.error('bootstrap peer ignored', { address: a, reason: (err as Error).message }) }
   }

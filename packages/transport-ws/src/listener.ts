@@ -51,6 +51,8 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
   private readonly wss: WebSocketServer
   private readonly pendingByIp = new Map<string, number>()
   private pendingTotal = 0
+  private upgrades = 0
+  private readonly refusals = new Map<number, number>()
   private listening = false
   private bound: { host: string, port: number } | undefined
 
@@ -92,6 +94,11 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
 
   get pendingUpgrades (): number {
     return this.pendingTotal
+  }
+
+  /** Counters for metrics: upgrades handed to the Transport, and refusals by HTTP status. */
+  get stats (): { upgrades: number, pendingUpgrades: number, refused: Record<number, number> } {
+    return { upgrades: this.upgrades, pendingUpgrades: this.pendingTotal, refused: Object.fromEntries(this.refusals) }
   }
 
   async listen (): Promise<{ host: string, port: number }> {
@@ -147,6 +154,8 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
   private refused (req: http.IncomingMessage, status: number, reason: string): void {
     const remoteIp = normaliseIp(req.socket.remoteAddress ?? '')
     log('refused %s: %d %s', remoteIp, status, reason)
+    // Keyed by status, so the map holds a handful of entries at most.
+    this.refusals.set(status, (this.refusals.get(status) ?? 0) + 1)
     this.emit('refused', { remoteIp, status, reason })
   }
 
@@ -183,6 +192,7 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
     }
     socket.once('close', release)
     this.wss.handleUpgrade(req, socket, head, ws => {
+      this.upgrades++
       const stream = streamFromWs(ws, this.limits)
       void this.sw.transport.acceptStream(stream, remoteIp, remotePort, {
         verify: peer => {

@@ -111,7 +111,7 @@ describe('WebSocket HTTP surface', () => {
     expect(await rawUpgrade(hub.wsAddress!, { PeerID: 'not-an-id' })).toEqual({ status: 403, upgraded: false })
     expect(await rawUpgrade(hub.wsAddress!, { PeerID: NodeKey.generate().id })).toEqual({ status: 403, upgraded: false })
     expect(refused).toEqual([403, 403, 403])
-    expect(hub.ws.listener!.pendingUpgrades).toBe(0)
+    expect(hub.ws.listener!.stats).toEqual({ upgrades: 0, pendingUpgrades: 0, refused: { 403: 3 } })
     // The allow-listed ID is upgraded (101): the check is on the ID, not on every request.
     expect(await rawUpgrade(hub.wsAddress!, { PeerID: known })).toEqual({ status: 101, upgraded: true })
     // A real dialer whose ID is unknown is refused with a typed error before any handshake.
