@@ -34,6 +34,11 @@ export interface WsListenerOptions {
   maxPendingUpgrades?: number
   /** Milliseconds to receive a request's headers (default 10,000). */
   headersTimeout?: number
+  /**
+   * Open TCP connections to the listener, upgraded peers included; more are dropped at once
+   * (default: the Switch's maxInboundPeers + maxPendingUpgrades + 64 for /ping).
+   */
+  maxConnections?: number
 }
 
 export interface WsRefusal { remoteIp: string, status: number, reason: string }
@@ -58,20 +63,23 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
 
   constructor (sw: Switch, options: WsListenerOptions, limits: Required<StreamLimits>) {
     super()
-    for (const k of ['maxPendingUpgradesPerIp', 'maxPendingUpgrades', 'headersTimeout'] as const) {
+    for (const k of ['maxPendingUpgradesPerIp', 'maxPendingUpgrades', 'headersTimeout', 'maxConnections'] as const) {
       const v = options[k]
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new RangeError(`WebSocket listener option ${k} must be an integer > 0, got ${String(v)}`)
     }
     this.sw = sw
     this.opts = options
     this.limits = limits
-    const timeouts = { headersTimeout: options.headersTimeout ?? 10_000, requestTimeout: options.headersTimeout ?? 10_000, keepAliveTimeout: 5000, maxHeaderSize: 8192 }
+    const headersTimeout = options.headersTimeout ?? 10_000
+    // Node checks the header and request timeouts on this period (default 30 s): keep it short.
+    const timeouts = { headersTimeout, requestTimeout: headersTimeout, keepAliveTimeout: 5000, maxHeaderSize: 8192, connectionsCheckingInterval: Math.min(1000, headersTimeout) }
     this.server = options.tls !== undefined
       ? https.createServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key })
       : http.createServer(timeouts)
     this.server.on('request', (req, res) => { this.onRequest(req, res) })
     this.server.on('upgrade', (req, socket, head) => { this.onUpgrade(req, socket, head) })
     this.server.on('clientError', (_err, socket) => { socket.destroy() })
+    this.server.maxConnections = options.maxConnections ?? sw.maxInboundPeers + (options.maxPendingUpgrades ?? 64) + 64
     this.wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageSize, perMessageDeflate: false, clientTracking: false })
   }
 

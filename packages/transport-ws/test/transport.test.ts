@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { NodeKey, Switch, type Peer, type RemoveReason } from '@switchyard/p2p'
@@ -153,6 +154,25 @@ describe('WebSocket HTTP surface', () => {
     expect(hub.ws.listener!.pendingUpgrades).toBe(2)
     third.terminate()
     stalled[1]!.terminate()
+  })
+
+  it('bounds open connections (maxConnections) and closes a connection that sends no request within headersTimeout', async () => {
+    const hub = await startNode({ ws: { listen: 'ws://127.0.0.1:0', maxConnections: 2, headersTimeout: 2000 } })
+    const [host, port] = hub.wsAddress!.split('@')[1]!.split(':') as [string, string]
+    const connect = async (): Promise<net.Socket> => {
+      const s = net.connect(Number(port), host)
+      s.on('error', () => {})
+      await waitForEvent(s, 'connect')
+      return s
+    }
+    const silent = [await connect(), await connect()]
+    // The third is over the bound: the server drops it without reading a byte.
+    const third = await connect()
+    await waitForEvent(third, 'close')
+    expect(silent.every(s => !s.destroyed)).toBe(true)
+    // The two silent ones are closed by the header timeout (2 s, checked every second).
+    await Promise.all(silent.map(async s => { if (!s.destroyed) await waitForEvent(s, 'close', { timeoutMs: 8000 }) }))
+    expect((await fetch(`${httpBase(hub.wsAddress!)}/ping`)).status).toBe(200)
   })
 
   it('a WebSocket message over maxMessageSize drops the connection with ERR_WS_MESSAGE_TOO_LARGE', async () => {
