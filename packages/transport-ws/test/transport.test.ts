@@ -63,6 +63,18 @@ describe('WebSocket transport', () => {
     expect(hub.sw.peers.has(untrusting.sw.nodeKey.id)).toBe(false)
   })
 
+  it('a persistent ws:// peer is dialed at start and redialed over WebSocket after it is dropped', async () => {
+    const hub = await startNode({ ws: { listen: 'ws://127.0.0.1:0' } })
+    const node = await startNode({ tcp: false, switch: { persistentPeers: [hub.wsAddress!], reconnect: { interval: 50, jitter: 0 } } })
+    await waitFor(() => node.sw.peers.has(hub.sw.nodeKey.id) && hub.sw.peers.has(node.sw.nodeKey.id), { what: 'the persistent peer at start' })
+    const first = node.sw.peers.get(hub.sw.nodeKey.id)!
+    expect(first.persistent).toBe(true)
+    hub.sw.stopPeerForError(hub.sw.peers.get(node.sw.nodeKey.id)!, 'test drops it')
+    await waitFor(() => node.sw.peers.get(hub.sw.nodeKey.id) !== undefined && node.sw.peers.get(hub.sw.nodeKey.id) !== first, { what: 'the redial over WebSocket' })
+    await node.sw.peers.get(hub.sw.nodeKey.id)!.send(CHAT, Buffer.from('back'))
+    await waitFor(() => hub.rec.received.some(r => r.text === 'back'), { what: 'a message after the redial' })
+  })
+
   it('never hands WebSocket addresses to the address book; TCP dials still are', async () => {
     const good: string[] = []
     const hub = await startNode({ ws: { listen: 'ws://127.0.0.1:0' } })
