@@ -130,7 +130,8 @@ async function main (): Promise<void> {
   if (ONLY.has('ws')) {
     const sizes = { bulkBytes: QUICK ? 16 * MiB : 64 * MiB, msgCount: QUICK ? 20_000 : 100_000, rttIterations: QUICK ? 300 : 1000 }
     const figures = await transportBench(RUNS, sizes, ({ transport, ...f }) => {
-      record({ name: `Switch over ${transport === 'ws' ? 'WebSocket' : 'TCP'} (encrypted, receiver in a child process)`, other: f })
+      const label = transport === 'tcp' ? 'TCP' : transport === 'ws' ? 'WebSocket' : 'WebSocket, zero mask'
+      record({ name: `Switch over ${label} (encrypted, receiver in a child process)`, other: f })
     })
     record({ name: 'WebSocket vs TCP (medians of this run)', other: transportSummary(figures) })
     console.log(`(raw results: ${saveTransportResults(figures, sizes)})`)

@@ -1,18 +1,20 @@
 /**
  * WebSocket against TCP, in one run: the same Switch, SecretConnection and MConnection over each
  * transport, the receiver in a child process that checks every byte. Measures encrypted bulk
- * (64 KiB messages), 200-byte messages per second, and round trips of a 100-byte echo.
+ * (64 KiB messages), 200-byte messages per second, and round trips of a 100-byte echo. WebSocket
+ * is measured twice: with random masking keys (the default) and with the zero key (`zeroMask`).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { NodeKey, Reactor, Switch, type Envelope, type Peer } from '@switchyard/p2p'
-import { webSocketTransport } from '@switchyard/transport-ws'
+import { resolveLimits, webSocketTransport, wsDialer } from '@switchyard/transport-ws'
 import { DATA, ECHO, benchMessage, type FromReceiver, type ToReceiver } from './transport-bench-wire.js'
 import { median } from './measures.js'
 
-export interface TransportFigures { transport: 'tcp' | 'ws', bulkMBs: number, msgsPerSec: number, rttP50us: number, rttP99us: number }
+type Transport = 'tcp' | 'ws' | 'ws-zero-mask'
+export interface TransportFigures { transport: Transport, bulkMBs: number, msgsPerSec: number, rttP50us: number, rttP99us: number }
 
 class EchoWaiter extends Reactor {
   readonly channels = [DATA, ECHO]
@@ -85,12 +87,15 @@ export async function transportBench (runs: number, sizes: { bulkBytes: number, 
   const sw = new Switch({ nodeKey: NodeKey.generate(), network: 'bench-transports', allowDuplicateIp: true })
   sw.addReactor('echo', echo)
   webSocketTransport(sw)
+  // The same WebSocket with an all-zero masking key, under its own scheme so one Switch dials both.
+  const zero = wsDialer({ peerId: sw.nodeKey.id, limits: resolveLimits({}), zeroMask: true })
+  sw.transport.registerDialer('ws-zero', async (addr, o) => await zero({ ...addr, scheme: 'ws' }, o))
   await sw.start()
   const all: TransportFigures[] = []
   try {
     for (let run = 0; run < runs; run++) {
-      for (const transport of ['tcp', 'ws'] as const) {
-        const peer = await sw.dial(transport === 'tcp' ? ready.tcp : ready.ws)
+      for (const transport of ['tcp', 'ws', 'ws-zero-mask'] as const) {
+        const peer = await sw.dial(transport === 'tcp' ? ready.tcp : transport === 'ws' ? ready.ws : ready.ws.replace(/^ws:/, 'ws-zero:'))
         const bulkSize = 64 * 1024
         const bulkCount = Math.ceil(sizes.bulkBytes / bulkSize)
         const bulkS = await stream(peer, rx, bulkCount, bulkSize)
@@ -110,7 +115,7 @@ export async function transportBench (runs: number, sizes: { bulkBytes: number, 
 }
 
 export function transportSummary (all: TransportFigures[]): Record<string, number> {
-  const med = (t: 'tcp' | 'ws', k: keyof Omit<TransportFigures, 'transport'>): number => median(all.filter(f => f.transport === t).map(f => f[k]))
+  const med = (t: Transport, k: keyof Omit<TransportFigures, 'transport'>): number => median(all.filter(f => f.transport === t).map(f => f[k]))
   return {
     tcpBulkMBs: med('tcp', 'bulkMBs'),
     wsBulkMBs: med('ws', 'bulkMBs'),
@@ -120,7 +125,11 @@ export function transportSummary (all: TransportFigures[]): Record<string, numbe
     wsOverTcpMsgs: med('ws', 'msgsPerSec') / med('tcp', 'msgsPerSec'),
     tcpRttP50us: med('tcp', 'rttP50us'),
     wsRttP50us: med('ws', 'rttP50us'),
-    wsOverTcpRtt: med('ws', 'rttP50us') / med('tcp', 'rttP50us')
+    wsOverTcpRtt: med('ws', 'rttP50us') / med('tcp', 'rttP50us'),
+    zeroMaskBulkMBs: med('ws-zero-mask', 'bulkMBs'),
+    zeroMaskOverTcpBulk: med('ws-zero-mask', 'bulkMBs') / med('tcp', 'bulkMBs'),
+    zeroMaskMsgsPerSec: med('ws-zero-mask', 'msgsPerSec'),
+    zeroMaskOverTcpMsgs: med('ws-zero-mask', 'msgsPerSec') / med('tcp', 'msgsPerSec')
   }
 }
 

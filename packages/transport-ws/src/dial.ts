@@ -20,7 +20,16 @@ export interface WsDialOptions {
   ca?: string | Buffer | Array<string | Buffer>
   /** wss: set false only for tests against a self-signed certificate. */
   rejectUnauthorized?: boolean
+  /**
+   * Send with an all-zero masking key, which `ws` skips on both ends (default false: random keys,
+   * as RFC 6455 asks). Masking guards intermediaries against payloads a script chose; ours is
+   * SecretConnection ciphertext nobody can choose, and masking in JS costs a pass over every byte
+   * on each side (docs/benchmarks.md). Only for peers you reach without HTTP proxies in between.
+   */
+  zeroMask?: boolean
 }
+
+function zeroMask (mask: Buffer): void { mask.fill(0) }
 
 export function wsDialer (options: WsDialOptions): StreamDialer {
   return async (target, { signal, timeout, localAddress }) => {
@@ -32,6 +41,7 @@ export function wsDialer (options: WsDialOptions): StreamDialer {
       maxPayload: options.limits.maxMessageSize,
       perMessageDeflate: false,
       followRedirects: false,
+      ...(options.zeroMask === true ? { generateMask: zeroMask } : {}),
       ...(localAddress !== undefined ? { localAddress } : {}),
       ...(options.ca !== undefined ? { ca: options.ca } : {}),
       ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {})

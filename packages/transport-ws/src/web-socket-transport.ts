@@ -14,6 +14,8 @@ export interface WebSocketTransportOptions extends StreamLimits, Omit<WsListener
   listen?: string
   /** Trust for dialing wss:// (default: the system's CAs). */
   dialTls?: { ca?: string | Buffer | Array<string | Buffer>, rejectUnauthorized?: boolean }
+  /** Dial with an all-zero WebSocket masking key (see WsDialOptions.zeroMask). */
+  zeroMask?: boolean
 }
 
 export interface WebSocketTransport {
@@ -26,7 +28,7 @@ export interface WebSocketTransport {
 
 export function webSocketTransport (sw: Switch, options: WebSocketTransportOptions = {}): WebSocketTransport {
   const limits = resolveLimits(options)
-  const dialer = wsDialer({ peerId: sw.nodeKey.id, limits, ...options.dialTls })
+  const dialer = wsDialer({ peerId: sw.nodeKey.id, limits, ...options.dialTls, ...(options.zeroMask === true ? { zeroMask: true } : {}) })
   sw.transport.registerDialer('ws', dialer)
   sw.transport.registerDialer('wss', dialer)
   let listener: WsListener | undefined
