@@ -3,7 +3,7 @@
  * (so sealing and opening share the machine's cores). Prints one JSON line per measurement and run,
  * then a table of medians and of ratios to the raw-socket and js-libp2p baselines from this run.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft,priority] [--aead sodium-native|node:crypto]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft,priority,ws] [--aead sodium-native|node:crypto]
  */
 import net from 'node:net'
 import os from 'node:os'
@@ -17,12 +17,13 @@ import { bookBench, convergenceBench } from './pex.js'
 import { interopAvailable, interopBench } from './interop.js'
 import { priorityBench } from './priority.js'
 import { bulk, echoRtt, median, messageRate } from './measures.js'
+import { saveTransportResults, transportBench, transportSummary } from './transports.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft,priority').split(','))
+const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft,priority,ws').split(','))
 const MiB = 1024 * 1024
 const aeads = availableAeads().filter(a => arg('--aead', a) === a)
 
@@ -128,6 +129,15 @@ async function main (): Promise<void> {
   if (ONLY.has('secret')) for (const a of aeads) await linkMeasures(`secret:${a}`, encBulk, msgCount)
   if (ONLY.has('libp2p')) await linkMeasures('libp2p', encBulk, QUICK ? 20_000 : 100_000)
   if (ONLY.has('handshake')) await handshakeRate()
+  if (ONLY.has('ws')) {
+    const sizes = { bulkBytes: QUICK ? 16 * MiB : 64 * MiB, msgCount: QUICK ? 20_000 : 100_000, rttIterations: QUICK ? 300 : 1000 }
+    const figures = await transportBench(RUNS, sizes, ({ transport, ...f }) => {
+      const label = transport === 'tcp' ? 'TCP' : transport === 'ws' ? 'WebSocket' : 'WebSocket, zero mask'
+      record({ name: `Switch over ${label} (encrypted, receiver in a child process)`, other: f })
+    })
+    record({ name: 'WebSocket vs TCP (medians of this run)', other: transportSummary(figures) })
+    console.log(`(raw results: ${saveTransportResults(figures, sizes)})`)
+  }
   if (ONLY.has('cometbft')) {
     if (!interopAvailable()) {
       console.log('(CometBFT comparison skipped: build interop/cometbft-peer with Go first)')

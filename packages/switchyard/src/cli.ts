@@ -20,7 +20,7 @@ commands:
   seed           run a PEX seed node (default: ./switchyard-home, 127.0.0.1:26656, chain ${DEFAULT_CHAIN_ID})
   init           create a home folder: config/config.toml, config/node_key.json, config/genesis.json
   show-node-id   print this node's ID
-  probe ADDR     dial id@host:port, handshake, and say what it is or why it failed
+  probe ADDR     dial id@host:port (or ws://id@host:port, wss://…), handshake, and say what it is or why it failed
                  [--chain-id ID] [--timeout 5s] [--json] [--pex]
   crawl          walk a network through PEX and write network.json and report.html
                  --seeds id@host:port,… [--chain-id ID] [--max-nodes 1000] [--concurrency 16]
@@ -34,6 +34,7 @@ flags:
   --moniker NAME
   --p2p.<key> VALUE          any [p2p] key of config.toml, e.g. --p2p.laddr tcp://0.0.0.0:26656,
                              --p2p.seeds id@host:port,…  --p2p.external_address host:port
+  --p2p.ws_laddr ws://HOST:PORT  also listen for WebSocket peers (docs/transports.md)
   --metrics.laddr HOST:PORT  serve /metrics, /health and /net_info
   --log-format plain|json    --log-level debug|info|error
 
@@ -143,6 +144,7 @@ async function main (argv: string[]): Promise<number> {
     const seed = await runSeed(cfg, log)
     console.log(`node ID: ${seed.sw.nodeKey.id}`)
     console.log(`address: ${seed.address}`)
+    if (seed.wsAddress !== undefined) console.log(`websocket: ${seed.wsAddress}`)
     if (/@(0\.0\.0\.0|\[::\]):/.test(seed.address)) console.log('(listening on all interfaces: give others your public IP, or set p2p.external_address)')
     let signals = 0
     await new Promise<void>(resolveStop => {

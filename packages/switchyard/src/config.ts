@@ -46,6 +46,12 @@ export interface P2PConfig {
   lanDiscoveryInterface: string
   lanDiscoveryBroadcastAddress: string
   lanDiscoveryInterval: number
+  /** Switchyard's own keys: the WebSocket listener (docs/transports.md); '' = none. */
+  wsLaddr: string
+  wsTlsCertFile: string
+  wsTlsKeyFile: string
+  /** Who may upgrade on /ws: any node ID, or only known ones (book, persistent, unconditional). */
+  wsAllow: 'any' | 'known'
 }
 
 export interface SeedConfig {
@@ -90,7 +96,11 @@ export function defaultP2P (): P2PConfig {
     lanDiscoveryPort: 8001,
     lanDiscoveryInterface: '',
     lanDiscoveryBroadcastAddress: '255.255.255.255',
-    lanDiscoveryInterval: 30_000
+    lanDiscoveryInterval: 30_000,
+    wsLaddr: '',
+    wsTlsCertFile: '',
+    wsTlsKeyFile: '',
+    wsAllow: 'any'
   }
 }
 
@@ -113,7 +123,7 @@ export function splitList (s: string): string[] {
   return s.split(',').map(x => x.trim()).filter(x => x !== '')
 }
 
-type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration' | 'lan-mode'
+type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration' | 'lan-mode' | 'ws-allow'
 /** config.toml [p2p] key → field and kind. */
 const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   laddr: ['laddr', 'string'],
@@ -142,7 +152,11 @@ const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   lan_discovery_port: ['lanDiscoveryPort', 'int'],
   lan_discovery_interface: ['lanDiscoveryInterface', 'string'],
   lan_discovery_broadcast_address: ['lanDiscoveryBroadcastAddress', 'string'],
-  lan_discovery_interval: ['lanDiscoveryInterval', 'duration']
+  lan_discovery_interval: ['lanDiscoveryInterval', 'duration'],
+  ws_laddr: ['wsLaddr', 'string'],
+  ws_tls_cert_file: ['wsTlsCertFile', 'string'],
+  ws_tls_key_file: ['wsTlsKeyFile', 'string'],
+  ws_allow: ['wsAllow', 'ws-allow']
 }
 
 export const P2P_FLAG_NAMES = Object.keys(P2P_KEYS)
@@ -163,6 +177,8 @@ function convert (where: string, kind: Kind, v: unknown): unknown {
     }
     case 'lan-mode':
       return v === 'off' || v === 'multicast' || v === 'broadcast' || v === 'both' ? v : bad('off, multicast, broadcast or both')
+    case 'ws-allow':
+      return v === 'any' || v === 'known' ? v : bad('any or known')
     case 'duration':
       if (typeof v !== 'string') return bad('a duration string such as "20s"')
       try { return parseDuration(v) } catch (err) { throw new ConfigError(`${where}: ${(err as Error).message}`) }
