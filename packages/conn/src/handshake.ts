@@ -2,7 +2,6 @@
  * The SecretConnection handshake (station-to-station over X25519, authenticated with ed25519),
  * byte-exact with CometBFT; the steps are numbered as in docs/protocol.md.
  */
-import crypto from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import createDebug from 'debug'
 import {
@@ -11,13 +10,17 @@ import {
 import type { AeadName } from './aead.js'
 import { DelimitedReader } from './delimited-reader.js'
 import {
-  AbortError, BadEphemeralKeyError, BadSignatureError, HandshakeTimeoutError, LowOrderKeyError, StreamError,
+  AbortError, BadEphemeralKeyError, BadSignatureError, HandshakeTimeoutError, StreamError,
   UnsupportedKeyTypeError
 } from './errors.js'
+import { compareBytes, hexPrefix, deriveSecrets, ephemeralKeys, verifyEd25519, x25519 } from './handshake-crypto.js'
 import { Transcript } from './merlin.js'
 import { SecretConnection } from './secret-connection.js'
 
 const log = createDebug('switchyard:conn:handshake')
+
+// The key agreement, KDF and signature check live apart so a browser build can swap in its own.
+export { deriveSecrets, ephemeralKeys, verifyEd25519, x25519, type EphemeralKeys } from './handshake-crypto.js'
 
 /** What the handshake needs of a node's identity: its ed25519 public key and a signer. */
 export interface HandshakeIdentity {
@@ -34,62 +37,11 @@ export interface SecretHandshakeOptions {
   ephemeralPrivateKey?: Uint8Array
 }
 
-const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
-
-// Raw public keys are imported as JWK: OpenSSL 3 decodes a JWK about 10× faster than SPKI DER
-// (~100 k/s against ~10 k/s here), which is most of a handshake's cost otherwise.
-function publicKeyObject (crv: 'X25519' | 'Ed25519', raw: Uint8Array): crypto.KeyObject {
-  return crypto.createPublicKey({ key: { kty: 'OKP', crv, x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
-}
-
 const TRANSCRIPT_LABEL = 'TENDERMINT_SECRET_CONNECTION_TRANSCRIPT_HASH'
-const HKDF_INFO = 'TENDERMINT_SECRET_CONNECTION_KEY_AND_CHALLENGE_GEN'
 /** Our cap on the ephemeral key message (CometBFT allows 1 MiB; a BytesValue of 32 bytes is 34). */
 const MAX_EPHEMERAL_MSG = 1024
 /** Our cap on AuthSigMessage (103 bytes for ed25519; room for the larger key types of v1.x). */
 const MAX_AUTH_SIG_MSG = 4096
-
-export interface EphemeralKeys { privateKey: crypto.KeyObject, publicKey: Uint8Array }
-
-export function ephemeralKeys (fixedPrivate?: Uint8Array): EphemeralKeys {
-  if (fixedPrivate !== undefined) {
-    const privateKey = crypto.createPrivateKey({ key: Buffer.concat([X25519_PKCS8, fixedPrivate]), format: 'der', type: 'pkcs8' })
-    return { privateKey, publicKey: Buffer.from(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x!, 'base64url') }
-  }
-  const pair = crypto.generateKeyPairSync('x25519')
-  return { privateKey: pair.privateKey, publicKey: Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url') }
-}
-
-/** X25519; an all-zero result (a low-order peer point) is refused. */
-export function x25519 (privateKey: crypto.KeyObject, peerPublic: Uint8Array): Uint8Array {
-  let secret: Buffer
-  try {
-    secret = crypto.diffieHellman({ privateKey, publicKey: publicKeyObject('X25519', peerPublic) })
-  } catch (err) {
-    // OpenSSL itself refuses some low-order points; report them the same way.
-    log('X25519 failed: %s', (err as Error).message)
-    throw new LowOrderKeyError()
-  }
-  if (secret.every(b => b === 0)) throw new LowOrderKeyError()
-  return secret
-}
-
-/** HKDF-SHA256 of the shared secret; which half sends depends on whose ephemeral key sorts lower. */
-export function deriveSecrets (dhSecret: Uint8Array, locIsLeast: boolean): { recvKey: Uint8Array, sendKey: Uint8Array } {
-  const okm = Buffer.from(crypto.hkdfSync('sha256', dhSecret, Buffer.alloc(0), HKDF_INFO, 64))
-  const a = okm.subarray(0, 32)
-  const b = okm.subarray(32, 64)
-  return locIsLeast ? { recvKey: a, sendKey: b } : { recvKey: b, sendKey: a }
-}
-
-export function verifyEd25519 (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (publicKey.length !== 32 || signature.length !== 64) return false
-  try {
-    return crypto.verify(null, message, publicKeyObject('Ed25519', publicKey), signature)
-  } catch {
-    return false
-  }
-}
 
 /** Runs `work` with a deadline and an AbortSignal; on failure the stream is destroyed. */
 export async function withDeadline<T> (
@@ -113,10 +65,6 @@ export async function withDeadline<T> (
     clearTimeout(timer)
     if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
   }
-}
-
-function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b)
 }
 
 /**
@@ -177,7 +125,7 @@ export async function secretHandshake (
       if (auth.pubKey.length !== 32) throw new BadSignatureError(`the peer's ed25519 key is ${auth.pubKey.length} bytes, not 32`)
       if (!verifyEd25519(auth.pubKey, challenge, auth.sig)) throw new BadSignatureError()
       secret.remotePublicKey = Uint8Array.from(auth.pubKey)
-      log('authenticated peer key %s (%s)', Buffer.from(auth.pubKey).toString('hex').slice(0, 16), secret.aead)
+      log('authenticated peer key %s (%s)', hexPrefix(auth.pubKey), secret.aead)
       return secret
     })
   } catch (err) {

@@ -2,19 +2,18 @@
  * Node identity: an ed25519 key, its node ID (hex of the first 20 bytes of SHA-256 of the public
  * key) and CometBFT's node_key.json (64 bytes = seed ‖ public key, base64, mode 0600).
  */
-import crypto from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import { dirname } from 'node:path'
 import type { HandshakeIdentity } from '@switchyard/conn'
 import { createFileAtomic } from './atomic-file.js'
 import { NodeKeyFileError } from './errors.js'
+import { ed25519FromSeed, randomSeed, sha256, type Ed25519Signer } from './node-key-crypto.js'
 
-const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex')
 export const NODE_KEY_TYPE = 'tendermint/PrivKeyEd25519'
 
 /** Lowercase hex of SHA-256(public key)[0:20]: 40 characters. */
 export function nodeIdFromPublicKey (publicKey: Uint8Array): string {
-  return crypto.createHash('sha256').update(publicKey).digest().subarray(0, 20).toString('hex')
+  return Buffer.from(sha256(publicKey).subarray(0, 20)).toString('hex')
 }
 
 /** CometBFT's rule for IDs in config: any 40-character hex string (uppercase is accepted there too). */
@@ -26,17 +25,17 @@ export class NodeKey implements HandshakeIdentity {
   readonly publicKey: Uint8Array
   readonly id: string
   private readonly seed: Uint8Array
-  private readonly privateKey: crypto.KeyObject
+  private readonly signer: Ed25519Signer
 
   private constructor (seed: Uint8Array) {
     this.seed = Uint8Array.from(seed)
-    this.privateKey = crypto.createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' })
-    this.publicKey = Buffer.from(crypto.createPublicKey(this.privateKey).export({ format: 'jwk' }).x!, 'base64url')
+    this.signer = ed25519FromSeed(this.seed)
+    this.publicKey = this.signer.publicKey
     this.id = nodeIdFromPublicKey(this.publicKey)
   }
 
   static generate (): NodeKey {
-    return new NodeKey(crypto.randomBytes(32))
+    return new NodeKey(randomSeed())
   }
 
   /** From a 32-byte RFC 8032 seed. */
@@ -46,7 +45,7 @@ export class NodeKey implements HandshakeIdentity {
   }
 
   sign (message: Uint8Array): Uint8Array {
-    return crypto.sign(null, message, this.privateKey)
+    return this.signer.sign(message)
   }
 
   /** The node_key.json document. */
