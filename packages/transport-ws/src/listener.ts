@@ -151,8 +151,8 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
   }
 
   private checkPeerId (req: http.IncomingMessage): { status: number, reason: string } | undefined {
-    const header = req.headers.peerid
-    if (typeof header !== 'string' || header === '') return { status: 403, reason: 'the PeerID header is missing' }
+    const header = claimedPeerId(req)
+    if (header === undefined || header === '') return { status: 403, reason: 'the PeerID header is missing' }
     const id = header.trim().toLowerCase()
     if (!isValidNodeId(id)) return { status: 403, reason: 'the PeerID header is not a node ID (40 hex characters)' }
     if (this.opts.allow !== undefined && !this.opts.allow(id)) return { status: 403, reason: 'unknown PeerID' }
@@ -183,7 +183,7 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
     const fromIp = this.pendingByIp.get(remoteIp) ?? 0
     if (fromIp >= (this.opts.maxPendingUpgradesPerIp ?? 4)) { refuse(429, 'too many upgrades in progress from this IP'); return }
     if (this.pendingTotal >= (this.opts.maxPendingUpgrades ?? 64)) { refuse(503, 'too many upgrades in progress'); return }
-    const claimedId = (req.headers.peerid as string).trim().toLowerCase()
+    const claimedId = claimedPeerId(req)!.trim().toLowerCase()
 
     // One slot per upgrade, held from here until the Transport has accepted or rejected the stream
     // (or the socket closed before the WebSocket opened). The map never holds an IP with zero.
@@ -209,4 +209,16 @@ export class WsListener extends EventEmitter<WsListenerEvents> {
       }).finally(release)
     })
   }
+}
+
+/**
+ * The ID the dialer claims: the PeerID header, or, from a browser (whose WebSocket cannot set
+ * headers), the `peer_id` query parameter. Either way the handshake must prove it.
+ */
+function claimedPeerId (req: http.IncomingMessage): string | undefined {
+  const header = req.headers.peerid
+  if (typeof header === 'string') return header
+  const query = (req.url ?? '').split('?')[1]
+  if (query === undefined) return undefined
+  return new URLSearchParams(query).get('peer_id') ?? undefined
 }
