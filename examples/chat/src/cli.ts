@@ -2,10 +2,11 @@
 /**
  * switchyard-chat: a terminal chat room on Switchyard.
  *
- *   node examples/chat/dist/cli.js --name alice [--listen 127.0.0.1:0] [--ws] [--join <id@host:port | ws://id@host:port>] [--network chat]
+ *   node examples/chat/dist/cli.js --name alice [--listen 127.0.0.1:0] [--ws] [--ws-listen 127.0.0.1:0] [--join <id@host:port | ws://id@host:port>] [--network chat]
  *
  * With --ws the member listens on WebSocket (ws://) instead of TCP; every member can dial both,
- * so a room can mix TCP and WebSocket members.
+ * so a room can mix TCP and WebSocket members. With --ws-listen it listens on WebSocket as well
+ * as TCP, for browser tabs (examples/browser-chat), whose lines it relays to the room.
  *
  * Type a line to send it to everyone; `/to <name> <text>` to one member; `/who` to list members;
  * `/quit` (or Ctrl-D) to leave.
@@ -23,28 +24,31 @@ async function main (): Promise<void> {
       listen: { type: 'string', default: '127.0.0.1:0' },
       join: { type: 'string' },
       ws: { type: 'boolean', default: false },
+      'ws-listen': { type: 'string' },
       network: { type: 'string', default: 'switchyard-chat' }
     }
   })
   if (values.name === undefined || !/^[\x21-\x7e]{1,32}$/.test(values.name)) {
-    console.error('usage: switchyard-chat --name <name> [--listen host:port] [--ws] [--join id@host:port|ws://id@host:port] [--network id]')
+    console.error('usage: switchyard-chat --name <name> [--listen host:port] [--ws] [--ws-listen host:port] [--join id@host:port|ws://id@host:port] [--network id]')
     process.exitCode = 2
     return
   }
   let wsAddress: string | undefined
-  const chat = new ChatReactor(values.name, { address: () => wsAddress ?? sw.address })
+  const chat = new ChatReactor(values.name, { address: () => (values.ws ? wsAddress : undefined) ?? sw.address })
   const sw = new Switch({
     nodeKey: NodeKey.generate(), network: values.network, moniker: values.name, dialJitter: 0, allowDuplicateIp: true,
     ...(values.ws ? {} : { listenAddress: `tcp://${values.listen}` })
   })
   sw.addReactor('chat', chat)
-  const ws = webSocketTransport(sw, values.ws ? { listen: `ws://${values.listen}` } : {})
+  const wsListen = values.ws ? values.listen : values['ws-listen']
+  const ws = webSocketTransport(sw, wsListen !== undefined ? { listen: `ws://${wsListen}` } : {})
   chat.events.on('joined', name => console.log(`* ${name} joined`))
   chat.events.on('left', name => console.log(`* ${name} left`))
   chat.events.on('line', (from, text, direct) => console.log(direct ? `<${from} (to you)> ${text}` : `<${from}> ${text}`))
   await sw.start()
   wsAddress = await ws.listen()
-  console.log(`* you are ${values.name} at ${wsAddress ?? sw.address}`)
+  console.log(`* you are ${values.name} at ${(values.ws ? wsAddress : undefined) ?? sw.address}`)
+  if (!values.ws && wsAddress !== undefined) console.log(`* browsers join at ${wsAddress}`)
   if (values.join !== undefined) {
     try {
       await sw.dial(values.join)

@@ -3,6 +3,9 @@
  * is in the room, and tells the room about the newcomer (Members); whoever learns of a member it
  * is not connected to dials it. Lines go to everyone (broadcast) or to one
  * member; leaving is a graceful Switch stop, which every member sees at once as removePeer.
+ * A member that cannot be dialed (a browser tab: it announces an empty address) reaches only the
+ * member it joined through, so that member relays: its lines to the others, the others' lines to
+ * it, with the author's name in `from`. A relayed line is never relayed again.
  */
 import { EventEmitter } from 'node:events'
 import { Reactor, channel, peerDataKey, type Envelope, type Peer, type RemoveReason } from '@switchyard/p2p'
@@ -47,7 +50,7 @@ export class ChatReactor extends Reactor {
 
   override addPeer (peer: Peer): void {
     peer.trySend(ChatChannel, { hello: { name: this.name, address: this.ownAddress?.() ?? this.switch.address } })
-    const known = [...this.switch.peers.values()].map(p => p.get(Address)).filter((a): a is string => a !== undefined)
+    const known = [...this.switch.peers.values()].map(p => p.get(Address)).filter((a): a is string => a !== undefined && a !== '')
     peer.trySend(ChatChannel, { members: { addresses: known } })
   }
 
@@ -70,8 +73,10 @@ export class ChatReactor extends Reactor {
       }
       // Introduce the newcomer to everyone else: members who joined at the same moment would
       // otherwise miss each other (each one's Members list was sent before the other's Hello).
-      for (const other of this.switch.peers.values()) {
-        if (other !== peer) other.trySend(ChatChannel, { members: { addresses: [message.hello.address] } })
+      if (message.hello.address !== '') {
+        for (const other of this.switch.peers.values()) {
+          if (other !== peer) other.trySend(ChatChannel, { members: { addresses: [message.hello.address] } })
+        }
       }
     } else if (message.members != null) {
       for (const address of message.members.addresses) {
@@ -80,7 +85,19 @@ export class ChatReactor extends Reactor {
         this.switch.dial(address).catch(() => { /* already connected from the other side, or gone */ })
       }
     } else if (message.text != null) {
-      this.events.emit('line', peer.get(Name) ?? peer.id.slice(0, 8), message.text.text, message.text.direct === true)
+      const relayed = message.text.from !== undefined && message.text.from !== ''
+      const author = relayed ? message.text.from! : peer.get(Name) ?? peer.id.slice(0, 8)
+      this.events.emit('line', author, message.text.text, message.text.direct === true)
+      if (!relayed && message.text.direct !== true) this.relay(peer, author, message.text.text)
+    }
+  }
+
+  /** Passes a line between undialable members (empty address) and everyone else. */
+  private relay (from: Peer, author: string, text: string): void {
+    const fromUndialable = from.get(Address) === ''
+    for (const other of this.switch.peers.values()) {
+      if (other === from || other.get(Address) === undefined) continue
+      if (fromUndialable || other.get(Address) === '') other.trySend(ChatChannel, { text: { text, from: author } })
     }
   }
 

@@ -6,7 +6,7 @@ const root = protobuf.Root.fromJSON({
     chat: {
       nested: {
         Hello: { fields: { name: { type: 'string', id: 1 }, address: { type: 'string', id: 2 } } },
-        Text: { fields: { text: { type: 'string', id: 1 }, direct: { type: 'bool', id: 2 } } },
+        Text: { fields: { text: { type: 'string', id: 1 }, direct: { type: 'bool', id: 2 }, from: { type: 'string', id: 3 } } },
         Members: { fields: { addresses: { rule: 'repeated', type: 'string', id: 1 } } },
         ChatMessage: {
           oneofs: { kind: { oneof: ['hello', 'text', 'members'] } },
@@ -19,7 +19,8 @@ const root = protobuf.Root.fromJSON({
 
 export interface ChatMessage {
   hello?: { name: string, address: string }
-  text?: { text: string, direct?: boolean }
+  /** `from`: the author's name when a member relays another's line (see ChatReactor). */
+  text?: { text: string, direct?: boolean, from?: string }
   members?: { addresses: string[] }
 }
 

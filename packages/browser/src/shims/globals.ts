@@ -1,7 +1,8 @@
 /**
  * Globals Node code expects, injected into the browser bundle by esbuild (scripts/bundle.mjs):
  * Buffer (the `buffer` package), process (the `process` package: nextTick, an empty env) and
- * setImmediate (a MessageChannel task: no 4 ms clamp as setTimeout has once calls nest).
+ * setImmediate (a MessageChannel task: no 4 ms clamp as setTimeout has once calls nest), and
+ * setTimeout/setInterval returning Node-like handles (unref/ref/hasRef, which a page ignores).
  */
 import { Buffer } from 'buffer'
 import process from 'process/browser.js'
@@ -24,4 +25,33 @@ function setImmediate (fn: (...args: unknown[]) => void, ...args: unknown[]): nu
   return 0
 }
 
-export { Buffer, process, setImmediate }
+/** A Node-style timer handle around a browser timer id. */
+class TimerHandle {
+  constructor (readonly id: number) {}
+  unref (): this { return this }
+  ref (): this { return this }
+  hasRef (): boolean { return true }
+  [Symbol.toPrimitive] (): number { return this.id }
+}
+
+const g = globalThis as unknown as {
+  setTimeout: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => number
+  setInterval: (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => number
+  clearTimeout: (id?: number) => void
+  clearInterval: (id?: number) => void
+}
+const idOf = (t: unknown): number | undefined => t instanceof TimerHandle ? t.id : t as number | undefined
+
+function setTimeoutShim (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): TimerHandle {
+  return new TimerHandle(g.setTimeout(fn, ms, ...args))
+}
+function setIntervalShim (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): TimerHandle {
+  return new TimerHandle(g.setInterval(fn, ms, ...args))
+}
+function clearTimeoutShim (t?: unknown): void { g.clearTimeout(idOf(t)) }
+function clearIntervalShim (t?: unknown): void { g.clearInterval(idOf(t)) }
+
+export {
+  Buffer, process, setImmediate, setTimeoutShim as setTimeout, setIntervalShim as setInterval,
+  clearTimeoutShim as clearTimeout, clearIntervalShim as clearInterval
+}
