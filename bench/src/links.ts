@@ -18,7 +18,7 @@ export interface Side {
 
 export interface Link { a: Side, b: Side, close: () => Promise<void> }
 
-export type Kind = 'raw' | 'mconn' | 'secret:sodium-native' | 'secret:node:crypto' | 'libp2p'
+export type Kind = 'raw' | 'mconn' | 'secret:native' | 'secret:sodium-native' | 'secret:node:crypto' | 'libp2p'
 
 export interface Listener { addr: string, accepted: Promise<Side>, close: () => Promise<void> }
 
