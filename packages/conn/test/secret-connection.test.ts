@@ -121,49 +121,51 @@ describe('SecretConnection handshake', () => {
     })
   }
 
-  it('fails with ERR_FRAME_AUTH when a ciphertext byte is tampered with', async () => {
-    const [sa, sb] = await pair()
-    const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
-    sockets.push(a, b)
-    // Rewrite one byte of A's next frame on its way out.
-    const realWrite = sa.write.bind(sa) as (chunk: Buffer) => boolean
-    ;(sa as unknown as { write: (c: Buffer) => boolean }).write = (chunk: Buffer) => {
-      const copy = Buffer.from(chunk); copy[10]! ^= 0x01; return realWrite(copy)
-    }
-    a.write(Buffer.from('hello'))
-    const [err] = await nextEvent<[Error]>(b, 'error')
-    expect(err).toMatchObject({ code: 'ERR_FRAME_AUTH' })
-  })
+  for (const aead of availableAeads()) {
+    it(`fails with ERR_FRAME_AUTH when a ciphertext byte is tampered with (${aead})`, async () => {
+      const [sa, sb] = await pair()
+      const [a, b] = await Promise.all([secretHandshake(sa, identity(), { aead }), secretHandshake(sb, identity(), { aead })])
+      sockets.push(a, b)
+      // Rewrite one byte of A's next frame on its way out.
+      const realWrite = sa.write.bind(sa) as (chunk: Buffer) => boolean
+      ;(sa as unknown as { write: (c: Buffer) => boolean }).write = (chunk: Buffer) => {
+        const copy = Buffer.from(chunk); copy[10]! ^= 0x01; return realWrite(copy)
+      }
+      a.write(Buffer.from('hello'))
+      const [err] = await nextEvent<[Error]>(b, 'error')
+      expect(err).toMatchObject({ code: 'ERR_FRAME_AUTH' })
+    })
 
-  it('fails with ERR_FRAME_TOO_LONG on an authentic frame declaring more than 1024 bytes', async () => {
-    const [raw, sb] = await pair()
-    const key = crypto.randomBytes(32)
-    const b = new SecretConnection(sb, { sendKey: key, recvKey: key })
-    sockets.push(b)
-    const frame = Buffer.alloc(1028)
-    frame.writeUInt32LE(1025, 0)
-    const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
-    createAead(key).seal(sealed, frame, new FrameNonce(0n).bytes)
-    raw.write(sealed)
-    const [err] = await nextEvent<[Error]>(b, 'error')
-    expect(err).toMatchObject({ code: 'ERR_FRAME_TOO_LONG' })
-  })
+    it(`fails with ERR_FRAME_TOO_LONG on an authentic frame declaring more than 1024 bytes (${aead})`, async () => {
+      const [raw, sb] = await pair()
+      const key = crypto.randomBytes(32)
+      const b = new SecretConnection(sb, { sendKey: key, recvKey: key, aead })
+      sockets.push(b)
+      const frame = Buffer.alloc(1028)
+      frame.writeUInt32LE(1025, 0)
+      const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
+      createAead(key).seal(sealed, frame, new FrameNonce(0n).bytes)
+      raw.write(sealed)
+      const [err] = await nextEvent<[Error]>(b, 'error')
+      expect(err).toMatchObject({ code: 'ERR_FRAME_TOO_LONG' })
+    })
 
-  it('ends the connection instead of wrapping the nonce counter', async () => {
-    const [sa] = await pair()
-    const [raw, sb] = await pair()
-    const a = new SecretConnection(sa, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), sendNonce: 2n ** 64n - 1n })
-    const b = new SecretConnection(sb, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), recvNonce: 2n ** 64n - 1n })
-    sockets.push(a, b)
-    const errA = nextEvent<[Error]>(a, 'error')
-    a.write(Buffer.from('x'))
-    expect((await errA)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
-    const errB = nextEvent<[Error]>(b, 'error')
-    const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
-    createAead(new Uint8Array(32)).seal(sealed, Buffer.alloc(1028), new FrameNonce(2n ** 64n - 1n).bytes)
-    raw.write(sealed)
-    expect((await errB)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
-  })
+    it(`ends the connection instead of wrapping the nonce counter (${aead})`, async () => {
+      const [sa] = await pair()
+      const [raw, sb] = await pair()
+      const a = new SecretConnection(sa, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), sendNonce: 2n ** 64n - 1n, aead })
+      const b = new SecretConnection(sb, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), recvNonce: 2n ** 64n - 1n, aead })
+      sockets.push(a, b)
+      const errA = nextEvent<[Error]>(a, 'error')
+      a.write(Buffer.from('x'))
+      expect((await errA)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
+      const errB = nextEvent<[Error]>(b, 'error')
+      const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
+      createAead(new Uint8Array(32)).seal(sealed, Buffer.alloc(1028), new FrameNonce(2n ** 64n - 1n).bytes)
+      raw.write(sealed)
+      expect((await errB)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
+    })
+  }
 
   it('times out with ERR_HANDSHAKE_TIMEOUT against a peer that never answers', async () => {
     const [sa] = await pair()
