@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import type net from 'node:net'
 import {
   MConnection, Transcript, availableAeads, createAead, deriveSecrets, ephemeralKeys, secretHandshake,
-  SecretConnection, FrameNonce, SEALED_FRAME_SIZE, x25519, type HandshakeIdentity
+  SecretConnection, FrameNonce, SEALED_FRAME_SIZE, copyFramed, framedSize, x25519, type HandshakeIdentity
 } from '@switchyard/conn'
 import { collectMessages, nextEvent, patternBytes, socketPair, waitFor } from '../../../test/helpers.js'
 import { hex, readVector, toHex, vectorsDir } from '../../../test/vectors.js'
@@ -120,6 +120,45 @@ describe('SecretConnection handshake', () => {
       await waitFor(() => got.length === msgs.length + 50)
     })
   }
+
+  it('MConnection encodes straight into frame layout: SecretConnection.writeFramed carries every batch', async () => {
+    const [sa, sb] = await pair()
+    const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
+    let framedCalls = 0
+    let plainWrites = 0
+    const realFramed = a.writeFramed.bind(a)
+    a.writeFramed = (buf, n) => { framedCalls++; return realFramed(buf, n) }
+    const realWrite = a.write.bind(a) as (c: Buffer) => boolean
+    ;(a as unknown as { write: (c: Buffer) => boolean }).write = c => { plainWrites++; return realWrite(c) }
+    const channels = [{ id: 1, priority: 1, sendQueueCapacity: 100 }]
+    const ma = new MConnection(a, { channels })
+    const mb = new MConnection(b, { channels })
+    sockets.push(ma, mb)
+    const got = collectMessages(mb)
+    const msgs = [5, 1024, 1500, 70_000].map((n, i) => patternBytes(n, i + 7))
+    for (const m of msgs) expect(await ma.send(1, m)).toBe(true)
+    await waitFor(() => got.length === msgs.length)
+    expect(got.map(g => toHex(g.data))).toEqual(msgs.map(toHex))
+    expect(framedCalls).toBeGreaterThan(0)
+    expect(plainWrites).toBe(0)
+  })
+
+  it('writeFramed keeps order behind bytes still queued by write()', async () => {
+    const [sa, sb] = await pair()
+    const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
+    sockets.push(a, b)
+    const received: Buffer[] = []
+    b.on('data', (c: Buffer) => received.push(c))
+    a.cork()
+    a.write(Buffer.from('first|'))
+    const framed = Buffer.alloc(framedSize(2000))
+    const second = patternBytes(2000, 3)
+    copyFramed(framed, 0, second, 0, second.length)
+    a.writeFramed(framed, second.length)
+    a.uncork()
+    await waitFor(() => Buffer.concat(received).length >= 2006)
+    expect(toHex(Buffer.concat(received))).toBe(toHex(Buffer.concat([Buffer.from('first|'), second])))
+  })
 
   for (const aead of availableAeads()) {
     it(`fails with ERR_FRAME_AUTH when a ciphertext byte is tampered with (${aead})`, async () => {
