@@ -19,7 +19,7 @@ import {
 } from '@switchyard/wire'
 import { ChannelState, resolveChannel, type ChannelDescriptor } from './channel.js'
 import {
-  ChannelMessageTooLargeError, ConnectionClosedError, PongTimeoutError, StreamError, UnknownChannelError
+  ChannelMessageTooLargeError, ConnectionClosedError, PEER_CLOSED, PongTimeoutError, StreamError, UnknownChannelError
 } from './errors.js'
 import { RateLimiter } from './rate-limiter.js'
 import { copyFramed, framedSize, isFramedWriter, type FramedWriter } from './frame-layout.js'
@@ -587,7 +587,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   }
 
   private readonly onEnd = (): void => {
-    this.close(this.stopping ? undefined : new ConnectionClosedError())
+    this.close(this.stopping ? undefined : PEER_CLOSED)
   }
 
   private readonly onStreamError = (err: Error): void => {
@@ -596,6 +596,6 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   }
 
   private readonly onStreamClose = (): void => {
-    this.close(this.stopping ? undefined : new ConnectionClosedError('the connection closed'))
+    this.close(this.stopping ? undefined : PEER_CLOSED)
   }
 }
