@@ -21,28 +21,31 @@ export { DATA_LEN_SIZE, DATA_MAX_SIZE, FRAME_SIZE, SEALED_FRAME_SIZE }
 export class FrameNonce {
   readonly bytes = new Uint8Array(12)
   private readonly view = new DataView(this.bytes.buffer)
-  /** The counter's low and high 32 bits. */
-  lo = 0
-  hi = 0
+  private low = 0
+  private high = 0
 
   constructor (start = 0n) {
-    this.lo = Number(start & 0xffffffffn)
-    this.hi = Number((start >> 32n) & 0xffffffffn)
+    this.low = Number(start & 0xffffffffn)
+    this.high = Number((start >> 32n) & 0xffffffffn)
     this.write()
   }
 
+  /** The counter's low and high 32 bits (what the batch AEAD calls take). */
+  get lo (): number { return this.low }
+  get hi (): number { return this.high }
+
   get value (): bigint {
-    return (BigInt(this.hi) << 32n) | BigInt(this.lo)
+    return (BigInt(this.high) << 32n) | BigInt(this.low)
   }
 
   /** Moves to the next counter value; throws NonceOverflowError instead of wrapping. */
   increment (): void {
-    if (this.lo === 0xffffffff) {
-      if (this.hi === 0xffffffff) throw new NonceOverflowError()
-      this.lo = 0
-      this.hi++
+    if (this.low === 0xffffffff) {
+      if (this.high === 0xffffffff) throw new NonceOverflowError()
+      this.low = 0
+      this.high++
     } else {
-      this.lo++
+      this.low++
     }
     this.write()
   }
@@ -52,20 +55,20 @@ export class FrameNonce {
    * `usable` or more frames would reach the last value, after which nothing may be sent.
    */
   get usable (): number {
-    return this.hi === 0xffffffff ? 0x100000000 - this.lo : 0x100000000
+    return this.high === 0xffffffff ? 0x100000000 - this.low : 0x100000000
   }
 
   /** Moves `n` values on (callers check `usable` first). */
   advance (n: number): void {
-    const lo = this.lo + n
-    this.lo = lo >>> 0
-    this.hi += Math.floor(lo / 0x100000000)
+    const sum = this.low + n
+    this.low = sum >>> 0
+    this.high += Math.floor(sum / 0x100000000)
     this.write()
   }
 
   private write (): void {
-    this.view.setUint32(4, this.lo, true)
-    this.view.setUint32(8, this.hi, true)
+    this.view.setUint32(4, this.low, true)
+    this.view.setUint32(8, this.high, true)
   }
 }
 
