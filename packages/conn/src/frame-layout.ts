@@ -61,6 +61,11 @@ export function finishFrames (out: Uint8Array, dataBytes: number): number {
 /** A stream that accepts bytes already laid out in frames (SecretConnection). */
 export interface FramedWriter {
   /**
+   * A buffer for a batch of up to `dataBytes` stream bytes (at least framedSize(dataBytes) long),
+   * possibly one a previous writeFramed() call handed back once the socket had written it.
+   */
+  framedBuffer: (dataBytes: number) => Buffer
+  /**
    * Seals and sends the first `dataBytes` logical bytes of `buf` (laid out with copyFramed).
    * False means the socket is full: wait for 'drain' on the stream before writing again.
    */

@@ -22,7 +22,7 @@ import {
   ChannelMessageTooLargeError, ConnectionClosedError, PEER_CLOSED, PongTimeoutError, StreamError, UnknownChannelError
 } from './errors.js'
 import { RateLimiter } from './rate-limiter.js'
-import { copyFramed, framedSize, isFramedWriter, type FramedWriter } from './frame-layout.js'
+import { copyFramed, isFramedWriter, type FramedWriter } from './frame-layout.js'
 
 const log = createDebug('switchyard:conn:mconn')
 const logError = createDebug('switchyard:conn:mconn:error')
@@ -407,7 +407,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     const size = Math.ceil(Math.min(this.pendingBytesTotal + 16 * packets, cap + this.maxPacketSize + 16)) + 6
     // Over a SecretConnection the batch is laid out as its frames (pos counts stream bytes).
     const framed = this.framed
-    const buf = Buffer.allocUnsafe(framed !== undefined ? framedSize(size) : size)
+    const buf = framed !== undefined ? framed.framedBuffer(size) : Buffer.allocUnsafe(size)
     let pos = 0
     if (this.pendingPong) { pos = this.put(buf, pos, PONG_BYTES); this.pendingPong = false }
     if (this.pendingPing) { pos = this.put(buf, pos, PING_BYTES); this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }

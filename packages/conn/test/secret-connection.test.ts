@@ -143,6 +143,26 @@ describe('SecretConnection handshake', () => {
     expect(plainWrites).toBe(0)
   })
 
+  it('reuses batch buffers once the socket has written them, and every byte still arrives intact', async () => {
+    const [sa, sb] = await pair()
+    const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
+    const handedOut = new Set<Buffer>()
+    let batches = 0
+    const realBuffer = a.framedBuffer.bind(a)
+    a.framedBuffer = n => { const buf = realBuffer(n); if (buf.length > 8192) { handedOut.add(buf); batches++ } return buf }
+    const channels = [{ id: 1, priority: 1, sendQueueCapacity: 16 }]
+    const ma = new MConnection(a, { channels })
+    const mb = new MConnection(b, { channels })
+    sockets.push(ma, mb)
+    const got = collectMessages(mb)
+    const msgs = Array.from({ length: 128 }, (_, i) => patternBytes(65536, i))
+    for (const m of msgs) if (!ma.trySend(1, m)) expect(await ma.send(1, m)).toBe(true)
+    await waitFor(() => got.length === msgs.length, 15_000)
+    for (const [i, m] of msgs.entries()) expect(Buffer.compare(got[i]!.data, m)).toBe(0)
+    expect(batches).toBeGreaterThanOrEqual(100)
+    expect(handedOut.size).toBeLessThanOrEqual(4)
+  })
+
   it('writeFramed keeps order behind bytes still queued by write()', async () => {
     const [sa, sb] = await pair()
     const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
