@@ -6,7 +6,7 @@
  * Prints one JSON line per measurement, then medians and same-run ratios; writes everything to
  * bench/results/<date>-<commit>.json.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only aead,transports,handshake,cometbft,book,pex]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only aead,transports,handshake,cometbft,book,pex,priority]
  *                          [--kinds raw,mconn,secret:native,...] [--out bench/results]
  */
 import { execSync } from 'node:child_process'
@@ -21,13 +21,14 @@ import { aeadCeiling } from './aead-ceiling.js'
 import { handshakeRate } from './handshakes.js'
 import { bookBench, convergenceBench } from './pex.js'
 import { interopAvailable, interopBench } from './interop.js'
+import { priorityBench } from './priority.js'
 import { median } from './measures.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex').split(','))
+const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex,priority').split(','))
 const MiB = 1024 * 1024
 const allKinds: Kind[] = ['raw', 'mconn', ...availableAeads().map(a => `secret:${a}` as Kind), 'libp2p', 'hyperswarm']
 const KINDS = arg('--kinds', allKinds.join(',')).split(',') as Kind[]
@@ -112,6 +113,12 @@ async function main (): Promise<void> {
           record(`vs CometBFT: ${f.pair}`, run, { bulkMBs: f.bulkMBs ?? NaN, msgsPerSec: f.msgsPerSec ?? NaN, rttP50us: f.rttP50us ?? NaN, rttP99us: f.rttP99us ?? NaN })
         }
       }
+    }
+  }
+  if (ONLY.has('priority')) {
+    // Urgent messages and pings while a low-priority channel saturates the link (priority.ts).
+    for (const s of await priorityBench({ runs: RUNS, warmupMs: 500, measureMs: QUICK ? 2000 : 5000, resultsDir: fileURLToPath(new URL('../results/', import.meta.url)) })) {
+      record(`priority under load → ${s.receiver}`, 0, { urgentP99IdleMs: s.idleUrgentP99ms, urgentP99PacedMs: s.pacedUrgentP99ms, urgentP99UnpacedMs: s.unpacedUrgentP99ms, pingP99IdleMs: s.idlePingP99ms, pingP99PacedMs: s.pacedPingP99ms, pingP99UnpacedMs: s.unpacedPingP99ms, bulkPacedMBs: s.pacedBulkMBs, bulkUnpacedMBs: s.unpacedBulkMBs, senderLoopP99PacedMs: s.pacedSenderLoopP99ms, urgentVsIdle: s.urgentP99VsIdle, pingVsIdle: s.pingP99VsIdle, bulkVsUnpaced: s.bulkVsUnpaced, errors: s.errors })
     }
   }
   if (ONLY.has('book')) {
