@@ -16,6 +16,11 @@ export function ed25519FromSeed (seed: Uint8Array): Ed25519Signer {
   return { publicKey: ed25519.getPublicKey(secret), sign: message => ed25519.sign(message, secret) }
 }
 
+export function generateEd25519 (): { seed: Uint8Array, signer: Ed25519Signer } {
+  const seed = randomSeed()
+  return { seed, signer: ed25519FromSeed(seed) }
+}
+
 export function sha256 (data: Uint8Array): Uint8Array {
   return nobleSha256(data)
 }

@@ -18,6 +18,20 @@ export function ed25519FromSeed (seed: Uint8Array): Ed25519Signer {
   return { publicKey, sign: message => crypto.sign(null, message, privateKey) }
 }
 
+/**
+ * A fresh key: OpenSSL makes the pair and hands both halves out as JWK (~0.2 ms; importing a
+ * seed through PKCS#8 DER takes 1.2–2.7 ms here).
+ */
+export function generateEd25519 (): { seed: Uint8Array, signer: Ed25519Signer } {
+  const pair = crypto.generateKeyPairSync('ed25519')
+  const jwk = pair.privateKey.export({ format: 'jwk' })
+  const privateKey = pair.privateKey
+  return {
+    seed: Buffer.from(jwk.d!, 'base64url'),
+    signer: { publicKey: Buffer.from(jwk.x!, 'base64url'), sign: message => crypto.sign(null, message, privateKey) }
+  }
+}
+
 export function sha256 (data: Uint8Array): Uint8Array {
   return crypto.createHash('sha256').update(data).digest()
 }

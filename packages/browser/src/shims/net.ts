@@ -38,4 +38,6 @@ function noTcp (): never {
 
 export const createServer = noTcp
 export const connect = noTcp
-export default { isIP, isIPv4, isIPv6, createServer, connect }
+/** Never constructed in a page; exists so `x instanceof net.Socket` is false rather than a throw. */
+export class Socket {}
+export default { isIP, isIPv4, isIPv6, createServer, connect, Socket }
