@@ -1,0 +1,22 @@
+/**
+ * The browser benchmark's page code (bundled by bench/src/browser.ts with @switchyard/browser's
+ * bundler): a Switchyard node in the tab dials the receiver's ws:// address and runs BenchSender.
+ */
+import { NodeKey, Switch, browserWebSocketTransport } from '@switchyard/browser'
+import { BenchSender, patternBytes, type BrowserBenchJob, type BrowserBenchResult } from './browser-protocol.js'
+
+async function runBench (join: string, job: BrowserBenchJob, period: number): Promise<BrowserBenchResult> {
+  const sender = new BenchSender()
+  const sw = new Switch({ nodeKey: NodeKey.generate(), network: 'switchyard-bench', dialJitter: 0, allowDuplicateIp: true, connection: { pacing: job.pacing } })
+  sw.addReactor('bench', sender)
+  browserWebSocketTransport(sw)
+  await sw.start()
+  try {
+    await sw.dial(join)
+    return await sender.run(job, patternBytes(period, job.seed))
+  } finally {
+    await sw.stop()
+  }
+}
+
+;(globalThis as unknown as { runBench: typeof runBench }).runBench = runBench
