@@ -22,7 +22,7 @@ afterEach(async () => {
   server = undefined
 })
 
-interface PageState { lines: string[], status: string, error: string, nodeId: string }
+interface PageState { lines: string[], status: string, error: string, nodeId: string, crypto: Record<string, string> }
 const pageState = async (page: Page): Promise<PageState> => await page.evaluate(() => (globalThis as unknown as { browserChat: PageState }).browserChat)
 
 async function pageLine (page: Page, line: string): Promise<void> {
@@ -75,6 +75,8 @@ describe('browser chat (a real Chromium tab)', () => {
     await page.goto(`${url}?join=${encodeURIComponent(join)}&name=carol&fresh=1`)
     const state = await joined(page)
     expect(state.nodeId).toMatch(/^[0-9a-f]{40}$/)
+    // Chromium has X25519 and Ed25519 in WebCrypto: the handshake used them, not the JS fallback.
+    expect(state.crypto).toEqual({ x25519: 'webcrypto', ed25519Verify: 'webcrypto' })
 
     // The handshake is the real one: Alice admitted the tab as a peer and heard its Hello.
     await alice.line(l => l === '* carol joined', 'alice to see the tab join')

@@ -8,5 +8,6 @@ export {
   type RemoveReason, type Channel, type NodeInfoOptions
 } from '@switchyard/p2p'
 export { SwitchyardError } from '@switchyard/wire'
+export { handshakeCryptoStatus, type HandshakeCryptoStatus } from '@switchyard/conn'
 export { browserWebSocketTransport, browserWsDialer, MessageStream, type StreamLimits } from '@switchyard/transport-ws'
 export * from './key-store.js'

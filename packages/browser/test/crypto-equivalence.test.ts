@@ -24,21 +24,28 @@ describe('browser crypto modules match the Node ones', () => {
     expect(Object.keys(webKey).sort()).toEqual(Object.keys(nodeKey).sort())
   })
 
-  it('X25519: same public keys and shared secrets; low-order points refused by both', () => {
+  it('X25519: same public keys and shared secrets (WebCrypto and @noble keys alike); low-order points refused by both', async () => {
     const a = bytes(32, 1)
     const b = bytes(32, 2)
     const na = nodeHs.ephemeralKeys(a)
-    const wa = webHs.ephemeralKeys(a)
-    const wb = webHs.ephemeralKeys(b)
+    const wa = await webHs.ephemeralKeys(a)
+    const wb = await webHs.ephemeralKeys(b)
     expect(Buffer.from(wa.publicKey).toString('hex')).toBe(Buffer.from(na.publicKey).toString('hex'))
     const fromNode = nodeHs.x25519(na.privateKey, wb.publicKey)
-    const fromWeb = webHs.x25519(wb.privateKey, na.publicKey)
+    const fromWeb = await webHs.x25519(wb.privateKey, na.publicKey)
     expect(Buffer.from(fromWeb).equals(Buffer.from(fromNode))).toBe(true)
-    // The identity point (all zero) has low order.
-    expect(() => webHs.x25519(wa.privateKey, new Uint8Array(32))).toThrow(expect.objectContaining({ code: 'ERR_LOW_ORDER_KEY' }))
+    // Fresh keys come from WebCrypto where the runtime has X25519 (Node 20 does): a CryptoKey.
+    expect(await webHs.handshakeCryptoStatus()).toEqual({ x25519: 'webcrypto', ed25519Verify: 'webcrypto' })
+    const fresh = await webHs.ephemeralKeys()
+    expect(fresh.privateKey).not.toBeInstanceOf(Uint8Array)
+    const viaWebCrypto = await webHs.x25519(fresh.privateKey, nodeHs.ephemeralKeys(b).publicKey)
+    expect(Buffer.from(viaWebCrypto).equals(Buffer.from(nodeHs.x25519(nodeHs.ephemeralKeys(b).privateKey, fresh.publicKey)))).toBe(true)
+    // The identity point (all zero) has low order: refused on every path.
+    await expect(webHs.x25519(wa.privateKey, new Uint8Array(32))).rejects.toMatchObject({ code: 'ERR_LOW_ORDER_KEY' })
+    await expect(webHs.x25519(fresh.privateKey, new Uint8Array(32))).rejects.toMatchObject({ code: 'ERR_LOW_ORDER_KEY' })
     expect(() => nodeHs.x25519(na.privateKey, new Uint8Array(32))).toThrow(expect.objectContaining({ code: 'ERR_LOW_ORDER_KEY' }))
     // Fresh keys differ each time.
-    expect(Buffer.from(webHs.ephemeralKeys().publicKey).equals(Buffer.from(webHs.ephemeralKeys().publicKey))).toBe(false)
+    expect(Buffer.from((await webHs.ephemeralKeys()).publicKey).equals(Buffer.from(fresh.publicKey))).toBe(false)
   })
 
   it('HKDF session keys, key ordering and hex prefixes agree', () => {
@@ -58,7 +65,7 @@ describe('browser crypto modules match the Node ones', () => {
     expect(webHs.hexPrefix(x)).toBe(nodeHs.hexPrefix(x))
   })
 
-  it('ed25519: same public key and signature from a seed; each verifies the other; tampering fails both', () => {
+  it('ed25519: same public key and signature from a seed; each verifies the other; tampering fails both', async () => {
     const seed = bytes(32, 5)
     const msg = bytes(32, 6)
     const n = nodeKey.ed25519FromSeed(seed)
@@ -67,12 +74,12 @@ describe('browser crypto modules match the Node ones', () => {
     const sig = w.sign(msg)
     expect(Buffer.from(sig).toString('hex')).toBe(Buffer.from(n.sign(msg)).toString('hex'))
     expect(nodeHs.verifyEd25519(w.publicKey, msg, sig)).toBe(true)
-    expect(webHs.verifyEd25519(n.publicKey, msg, n.sign(msg))).toBe(true)
+    expect(await webHs.verifyEd25519(n.publicKey, msg, n.sign(msg))).toBe(true)
     const bad = Uint8Array.from(sig)
     bad[10]! ^= 1
-    expect(webHs.verifyEd25519(n.publicKey, msg, bad)).toBe(false)
+    expect(await webHs.verifyEd25519(n.publicKey, msg, bad)).toBe(false)
     expect(nodeHs.verifyEd25519(n.publicKey, msg, bad)).toBe(false)
-    expect(webHs.verifyEd25519(n.publicKey.subarray(0, 31), msg, sig)).toBe(false)
+    expect(await webHs.verifyEd25519(n.publicKey.subarray(0, 31), msg, sig)).toBe(false)
     expect(Buffer.from(webKey.sha256(msg)).toString('hex')).toBe(Buffer.from(nodeKey.sha256(msg)).toString('hex'))
     const g = webKey.generateEd25519()
     expect(Buffer.from(webKey.ed25519FromSeed(g.seed).publicKey).equals(Buffer.from(g.signer.publicKey))).toBe(true)

@@ -17,6 +17,14 @@ function publicKeyObject (crv: 'X25519' | 'Ed25519', raw: Uint8Array): crypto.Ke
   return crypto.createPublicKey({ key: { kty: 'OKP', crv, x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
 }
 
+/** Which implementation the handshake uses for X25519 and for ed25519 verification. */
+export interface HandshakeCryptoStatus { x25519: 'node:crypto' | 'webcrypto' | '@noble/curves', ed25519Verify: 'node:crypto' | 'webcrypto' | '@noble/curves' }
+
+/** On Node, always OpenSSL (the browser build answers 'webcrypto' or '@noble/curves'). */
+export async function handshakeCryptoStatus (): Promise<HandshakeCryptoStatus> {
+  return { x25519: 'node:crypto', ed25519Verify: 'node:crypto' }
+}
+
 /** An ephemeral X25519 pair; the private key is opaque (a KeyObject here, raw bytes in a browser). */
 export interface EphemeralKeys { privateKey: unknown, publicKey: Uint8Array }
 

@@ -19,8 +19,9 @@ import { SecretConnection } from './secret-connection.js'
 
 const log = createDebug('switchyard:conn:handshake')
 
-// The key agreement, KDF and signature check live apart so a browser build can swap in its own.
-export { deriveSecrets, ephemeralKeys, verifyEd25519, x25519, type EphemeralKeys } from './handshake-crypto.js'
+// The key agreement, KDF and signature check live apart so a browser build can swap in its own
+// (whose WebCrypto paths are asynchronous: the steps below await them; on Node they are synchronous).
+export { deriveSecrets, ephemeralKeys, handshakeCryptoStatus, verifyEd25519, x25519, type EphemeralKeys, type HandshakeCryptoStatus } from './handshake-crypto.js'
 
 /** What the handshake needs of a node's identity: its ed25519 public key and a signer. */
 export interface HandshakeIdentity {
@@ -87,7 +88,7 @@ export async function secretHandshake (
   try {
     return await withDeadline(stream, timeout, options.signal, () => stage, async () => {
       // 1–2. Fresh X25519 keys; send ours and read theirs concurrently.
-      const eph = ephemeralKeys(options.ephemeralPrivateKey)
+      const eph = await ephemeralKeys(options.ephemeralPrivateKey)
       const reader = new DelimitedReader(stream)
       stream.write(encodeDelimited(encodeBytesValue(eph.publicKey)))
       let theirEph: Uint8Array
@@ -111,7 +112,7 @@ export async function secretHandshake (
       const transcript = new Transcript(TRANSCRIPT_LABEL)
       transcript.appendMessage('EPHEMERAL_LOWER_PUBLIC_KEY', lo)
       transcript.appendMessage('EPHEMERAL_UPPER_PUBLIC_KEY', hi)
-      const dh = x25519(eph.privateKey, theirEph)
+      const dh = await x25519(eph.privateKey, theirEph)
       transcript.appendMessage('DH_SECRET', dh)
 
       // 6–8. Session keys and the challenge we both sign.
@@ -130,7 +131,7 @@ export async function secretHandshake (
       authReader.release()
       if (auth.keyType !== 'ed25519') throw new UnsupportedKeyTypeError(auth.keyType)
       if (auth.pubKey.length !== 32) throw new BadSignatureError(`the peer's ed25519 key is ${auth.pubKey.length} bytes, not 32`)
-      if (!verifyEd25519(auth.pubKey, challenge, auth.sig)) throw new BadSignatureError()
+      if (!await verifyEd25519(auth.pubKey, challenge, auth.sig)) throw new BadSignatureError()
       secret.remotePublicKey = Uint8Array.from(auth.pubKey)
       log('authenticated peer key %s (%s)', hexPrefix(auth.pubKey), secret.aead)
       return secret

@@ -1,0 +1,2 @@
+import type { BundleResult } from '../../../packages/browser/scripts/bundle.mjs'
+export function buildPage (): Promise<BundleResult>
