@@ -50,6 +50,12 @@ export interface LanDiscoveryOptions {
   budget?: Pick<VerifyGateOptions, 'knownPerSecond' | 'unknownPerSecond' | 'perPairRate' | 'perPairBurst'>
   /** A querier is answered at most once per this many ms (default 1000). */
   answerInterval?: number
+  /**
+   * Kernel receive buffer asked for (default 1 MiB; the OS caps it at net.core.rmem_max). The
+   * default ~200 KB holds under 100 datagrams on some links, so a short stall under a flood
+   * dropped genuine announcements along with the forged ones.
+   */
+  recvBufferSize?: number
   /** Announcements whose timestamp is further than this from our clock are ignored (default 5 min). */
   maxClockSkew?: number
 }
@@ -112,6 +118,7 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
       maxSources: 1024,
       maxClockSkew: 5 * 60_000,
       answerInterval: 1000,
+      recvBufferSize: 1024 * 1024,
       ...options
     }
     if (!(this.o.listenPort >= 1 && this.o.listenPort <= 65535)) throw new RangeError(`LanDiscovery option listenPort must be 1–65535, got ${this.o.listenPort}`)
@@ -143,7 +150,7 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
   async start (): Promise<void> {
     const chosen = chooseInterface(this.o.interface, this.o.group)
     const multicast = this.o.mode !== 'broadcast'
-    const receiver = dgram.createSocket({ type: 'udp4', reuseAddr: true })
+    const receiver = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: this.o.recvBufferSize })
     const sender = dgram.createSocket('udp4')
     const closeBoth = (): void => { for (const s of [receiver, sender]) { try { s.close() } catch { /* not bound */ } } }
     try {
@@ -223,6 +230,8 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
     const ip = normaliseIp(rinfo.address)
     if (msg.length > this.o.maxDatagram) { this.reject('too-large', ip); return }
     // Cheap checks first; the signature only within the gate's budget.
+    const unread = this.gate.refuseUnread(ip)
+    if (unread !== undefined) { this.reject(unread, ip); return }
     const p = parseAnnouncement(msg)
     if (typeof p === 'string') { this.reject(p, ip); return }
     const a = p.announcement

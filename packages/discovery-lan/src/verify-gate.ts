@@ -18,9 +18,9 @@ import { SourceLimiter } from './source-limiter.js'
 export type GateRefusal = 'duplicate' | 'replay' | 'rate-limited' | 'over-budget'
 
 export interface VerifyGateOptions {
-  /** Checks per second for known (IP, ID) pairs, all pairs together (default 300). */
+  /** Checks per second for known (IP, ID) pairs, all pairs together (default 200). */
   knownPerSecond?: number
-  /** Checks per second for everything else together (default 100). */
+  /** Checks per second for everything else together (default 50). */
   unknownPerSecond?: number
   /** Per known pair: rate per second and burst (default 5/s, burst 10). */
   perPairRate?: number
@@ -59,6 +59,8 @@ export class VerifyGate {
   private readonly unknownSources: SourceLimiter
   private readonly knownBudget: Bucket
   private readonly unknownBudget: Bucket
+  /** Source IPs with a verified announcement; bounded, least recent first out. */
+  private readonly knownIps = new Map<string, true>()
   /** node ID → last verified timestamp and when we saw it; bounded, least recent first out. */
   private readonly lastVerified = new Map<string, { ts: number, at: number }>()
   private readonly maxSources: number
@@ -71,8 +73,8 @@ export class VerifyGate {
     this.maxClockSkew = o.maxClockSkew ?? 5 * 60_000
     this.known = new SourceLimiter(o.perPairRate ?? 5, o.perPairBurst ?? 10, this.maxSources, this.now)
     this.unknownSources = new SourceLimiter(o.perSourceRate ?? 2, o.perSourceBurst ?? 5, this.maxSources, this.now)
-    const known = o.knownPerSecond ?? 300
-    const unknown = o.unknownPerSecond ?? 100
+    const known = o.knownPerSecond ?? 200
+    const unknown = o.unknownPerSecond ?? 50
     this.knownBudget = new Bucket(known, known, this.now)
     this.unknownBudget = new Bucket(unknown, unknown, this.now)
   }
@@ -82,6 +84,18 @@ export class VerifyGate {
   get pairsTracked (): number { return this.known.size }
 
   private static pair (ip: string, id: string): string { return `${ip} ${id}` }
+
+  /**
+   * Before even decoding: a datagram from an IP that never sent a verified announcement cannot
+   * be checked while the unknown lane (or that IP's bucket) is empty, so it is dropped unread.
+   * Under a flood this keeps the cost per forged datagram to little more than receiving it.
+   */
+  refuseUnread (ip: string): GateRefusal | undefined {
+    if (this.knownIps.has(ip)) return undefined
+    if (!this.unknownBudget.has()) return 'over-budget'
+    if (!this.unknownSources.has(ip)) return 'rate-limited'
+    return undefined
+  }
 
   /** Whether to verify an announcement claiming `id` at `timestampMs`, heard from `ip`. */
   admit (ip: string, id: string, timestampMs: number): 'ok' | GateRefusal {
@@ -111,5 +125,8 @@ export class VerifyGate {
     if (this.lastVerified.size >= this.maxSources) this.lastVerified.delete(this.lastVerified.keys().next().value!)
     this.lastVerified.set(id, { ts: timestampMs, at: this.now() })
     this.known.touch(VerifyGate.pair(ip, id))
+    this.knownIps.delete(ip)
+    if (this.knownIps.size >= this.maxSources) this.knownIps.delete(this.knownIps.keys().next().value!)
+    this.knownIps.set(ip, true)
   }
 }
