@@ -3,7 +3,7 @@
  * (so sealing and opening share the machine's cores). Prints one JSON line per measurement and run,
  * then a table of medians and of ratios to the raw-socket and js-libp2p baselines from this run.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft] [--aead sodium-native|node:crypto]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex,pexscale,cometbft] [--aead sodium-native|node:crypto] [--pex-nodes 400]
  */
 import net from 'node:net'
 import os from 'node:os'
@@ -13,6 +13,7 @@ import { kindName, link, type Kind } from './links.js'
 import { pairThroughput } from './pair.js'
 import { dialFromWorker } from './dialers.js'
 import { bookBench, convergenceBench } from './pex.js'
+import { pexScaleBench, saveRawResults } from './pex-scale.js'
 import { interopAvailable, interopBench } from './interop.js'
 import { bulk, echoRtt, median, messageRate } from './measures.js'
 
@@ -20,7 +21,7 @@ const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft').split(','))
+const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex,pexscale,cometbft').split(','))
 const MiB = 1024 * 1024
 const aeads = availableAeads().filter(a => arg('--aead', a) === a)
 
@@ -148,6 +149,20 @@ async function main (): Promise<void> {
       const c = await convergenceBench(QUICK ? 30 : 100)
       record({ name: `PEX convergence, ${c.nodes} nodes from one seed, outbound target ${c.target}`, other: { seconds: c.seconds } })
     }
+  }
+  if (ONLY.has('pexscale')) {
+    // Nodes in child processes of 100, the seed in its own; both layouts in the same run.
+    const n = QUICK ? 100 : Number(arg('--pex-nodes', '400'))
+    const raw: unknown[] = []
+    for (let run = 0; run < RUNS; run++) {
+      for (const layout of ['spread', 'one16'] as const) {
+        const f = await pexScaleBench(n, 10, layout)
+        raw.push(f)
+        const { seconds, converged, bookMin, bookMedian, bookMax, diameter, seedDegree } = f
+        record({ name: `PEX convergence across processes, ${n} nodes, outbound target 10, ${layout === 'spread' ? 'spread over /16 groups' : 'all in one /16 (old test layout)'}`, other: { seconds, converged, bookMin, bookMedian, bookMax, connected: f.connected ? 1 : 0, diameter, seedDegree } })
+      }
+    }
+    console.log(`(raw results: ${saveRawResults('pex-scale', raw)})`)
   }
 
   const med = (name: string, f: (r: Row) => number | undefined): number | undefined => {
