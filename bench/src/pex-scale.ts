@@ -31,9 +31,10 @@ export interface PexScaleFigures {
 
 async function ask<T> (c: ChildProcess, msg: string, key: string): Promise<T> {
   return await new Promise<T>((resolve, reject) => {
-    const on = (m: Record<string, unknown>): void => { if (key in m) { c.off('message', on); resolve(m[key] as T) } }
+    const exited = (code: number | null): void => { c.off('message', on); reject(new Error(`child exited (${code})`)) }
+    const on = (m: Record<string, unknown>): void => { if (key in m) { c.off('message', on); c.off('exit', exited); resolve(m[key] as T) } }
     c.on('message', on)
-    c.once('exit', code => reject(new Error(`child exited (${code})`)))
+    c.once('exit', exited)
     if (msg !== '') c.send(msg)
   })
 }
