@@ -86,12 +86,14 @@ export interface LanStats {
   peersFound: number
   /** Signatures checked (the costly step the budget bounds). */
   verified: number
+  /** Queries answered (each querier at most once per answerInterval; one datagram may answer several). */
+  queriesAnswered: number
 }
 
 type Resolved = Required<Omit<LanDiscoveryOptions, 'interface' | 'sourceAddress' | 'broadcastAddress' | 'budget'>> & Pick<LanDiscoveryOptions, 'interface' | 'sourceAddress' | 'broadcastAddress' | 'budget'>
 
 export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
-  readonly stats: LanStats = { sent: 0, sendFailures: new Map(), received: 0, accepted: 0, rejected: new Map(), peersFound: 0, verified: 0 }
+  readonly stats: LanStats = { sent: 0, sendFailures: new Map(), received: 0, accepted: 0, rejected: new Map(), peersFound: 0, verified: 0, queriesAnswered: 0 }
   private readonly o: Resolved
   private readonly gate: VerifyGate
   private readonly found = new Map<string, true>()
@@ -266,6 +268,7 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
     this.answered.delete(querier)
     if (this.answered.size >= this.o.maxSources) this.answered.delete(this.answered.keys().next().value!)
     this.answered.set(querier, now)
+    this.stats.queriesAnswered++
     if (this.answerTimer !== undefined) return
     this.answerTimer = setTimeout(() => {
       this.answerTimer = undefined

@@ -213,6 +213,30 @@ describe('LAN discovery', () => {
     genuine.close()
   })
 
+  it('answers each querier (once a second per querier), not one query a second in all', async () => {
+    const port = udpPort()
+    const lan = new LanDiscovery({ nodeKey: NodeKey.generate(), network: 'lan-net', listenPort: 1, port, interface: '127.0.0.1', interval: 60_000 })
+    await lan.start()
+    running.push(lan)
+    await waitFor(() => lan.stats.sent === 1) // its own start-up query
+    const queriers = [NodeKey.generate(), NodeKey.generate(), NodeKey.generate()]
+    const sock = await udpFrom('127.0.89.1')
+    const query = (k: NodeKey): void => { sock.send(encodeAnnouncement(k, { network: 'lan-net', port: 1234, p2pVersion: 8, blockVersion: 11, timestampMs: Date.now(), query: true }), port, '127.0.0.1') }
+    for (const [i, k] of queriers.entries()) {
+      query(k)
+      await waitFor(() => lan.stats.sent === 2 + i, { what: `the answer to querier ${i + 1}` })
+    }
+    expect(lan.stats.queriesAnswered).toBe(3)
+    // The first querier again, within its second: accepted, not answered (decided on receipt).
+    query(queriers[0]!)
+    await waitFor(() => lan.stats.accepted === 4)
+    expect(lan.stats.queriesAnswered).toBe(3)
+    query(NodeKey.generate())
+    await waitFor(() => lan.stats.sent === 5, { what: 'the answer to a fourth querier' })
+    expect(lan.stats.queriesAnswered).toBe(4)
+    sock.close()
+  })
+
   it('answers every querier, not one a second in all: three nodes started together find each other at once', async () => {
     const port = udpPort()
     // A 60 s interval: only query answers can connect them within the wait.
