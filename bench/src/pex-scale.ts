@@ -73,9 +73,15 @@ export async function pexScaleBench (nodes = 400, target = 10, layout: 'spread' 
     await Promise.all(kids.map(async c => await ask(c, '', 'started')))
     let reports: NodeReport[] = []
     let seconds = NaN
+    let lastProgress = performance.now()
     while (performance.now() - t0 < timeoutMs) {
       reports = (await Promise.all(kids.map(async c => await ask<NodeReport[]>(c, 'report', 'report')))).flat()
       if (reports.every(r => r.outbound >= target)) { seconds = (performance.now() - t0) / 1000; break }
+      if (performance.now() - lastProgress > 10_000) {
+        lastProgress = performance.now()
+        const out = reports.map(r => r.outbound).sort((a, b) => a - b)
+        process.stderr.write(`  pex-scale ${layout}: ${Math.round((lastProgress - t0) / 1000)} s, ${reports.filter(r => r.outbound >= target).length}/${nodes} at target, outbound min ${out[0]} median ${median(out)}\n`)
+      }
       await new Promise(resolve => setTimeout(resolve, 250))
     }
     const [seedReport] = await ask<NodeReport[]>(seed, 'report', 'report')
