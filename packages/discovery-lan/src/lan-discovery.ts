@@ -68,8 +68,12 @@ export interface DiscoveredPeer {
   firstSeen: boolean
 }
 
+export interface LanSendError { destination: string, code: string, message: string }
+
 export interface LanDiscoveryEvents {
   peer: [DiscoveredPeer]
+  /** An announcement could not be sent (also counted in stats.sendFailures). */
+  'send-error': [LanSendError]
 }
 
 export type LanRejectReason = 'too-large' | 'malformed' | 'id-mismatch' | 'bad-port' | 'other-network' | 'stale' | 'self' |
@@ -218,6 +222,7 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
         const code = (err as NodeJS.ErrnoException).code ?? 'ERROR'
         this.stats.sendFailures.set(code, (this.stats.sendFailures.get(code) ?? 0) + 1)
         log('send to %s failed: %s', host, err.message)
+        this.emit('send-error', { destination: host, code, message: err.message })
       })
     }
   }

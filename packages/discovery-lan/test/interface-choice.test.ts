@@ -81,10 +81,13 @@ describe('choosing the LAN interface', () => {
     } finally { await lan.stop() }
     // A destination the kernel refuses from a loopback source (EINVAL): counted by code, not as sent.
     const bad = new LanDiscovery({ nodeKey: NodeKey.generate(), network: 'n', listenPort: 1, port, interface: '127.0.0.1', mode: 'broadcast', broadcastAddress: '240.0.0.1', interval: 60_000 })
+    const errors: string[] = []
+    bad.on('send-error', e => errors.push(`${e.destination} ${e.code}`))
     await bad.start()
     try {
       await new Promise<void>((resolve, reject) => { const t = setInterval(() => { if (bad.stats.sendFailures.size > 0) { clearInterval(t); resolve() } }, 5); setTimeout(() => { clearInterval(t); reject(new Error(`sent ${bad.stats.sent}, failures ${[...bad.stats.sendFailures]}`)) }, 3000) })
       expect(bad.stats.sent).toBe(0)
+      expect(errors).toEqual(['240.0.0.1 EINVAL'])
     } finally { await bad.stop() }
   })
 })

@@ -145,6 +145,13 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
       ...(laddr.host !== '0.0.0.0' && laddr.host !== '::' && laddr.host !== '' ? { sourceAddress: laddr.host } : {})
     })
     lan.on('peer', p => log[p.firstSeen ? 'info' : 'debug']('LAN peer discovered', { id: p.id, address: p.address.toString() }))
+    // The first failure of each kind is an error operators must see; repeats are in the metrics.
+    const sendErrorsSeen = new Set<string>()
+    lan.on('send-error', e => {
+      const first = !sendErrorsSeen.has(`${e.destination} ${e.code}`)
+      sendErrorsSeen.add(`${e.destination} ${e.code}`)
+      log[first ? 'error' : 'debug']('LAN announcement not sent', { to: e.destination, reason: e.code, detail: e.message })
+    })
     attachLanDiscovery(lan, sw, book)
     try {
       await lan.start()
