@@ -70,6 +70,16 @@ describe('choosing the LAN interface', () => {
     s.close()
   })
 
+  it('start() fails with ERR_LAN_MULTICAST_JOIN naming group, interface and OS error when the join fails, and frees the port', async () => {
+    const port = 18980 + (process.pid % 9)
+    // 10.1.2.3 is not a multicast group: the kernel refuses the join (EINVAL), as it refuses one with no route (ENODEV).
+    const lan = new LanDiscovery({ nodeKey: NodeKey.generate(), network: 'n', listenPort: 1, port, interface: '127.0.0.1', group: '10.1.2.3' })
+    await expect(lan.start()).rejects.toMatchObject({ code: 'ERR_LAN_MULTICAST_JOIN', message: expect.stringMatching(/group 10\.1\.2\.3 on lo \(127\.0\.0\.1\): addMembership E[A-Z]+/) })
+    const s = dgram.createSocket('udp4')
+    await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(port, '0.0.0.0', resolve) })
+    s.close()
+  })
+
   it('broadcasts to the chosen interface\'s subnet by default, and counts only sends that succeeded', async () => {
     const port = 18990 + (process.pid % 9)
     const lan = new LanDiscovery({ nodeKey: NodeKey.generate(), network: 'n', listenPort: 1, port, interface: '127.0.0.1', mode: 'both', interval: 60_000 })
