@@ -229,12 +229,12 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
 
   private reject (reason: LanRejectReason, from: string): void {
     this.stats.rejected.set(reason, (this.stats.rejected.get(reason) ?? 0) + 1)
-    log('rejected a datagram from %s: %s', from, reason)
+    if (log.enabled) log('rejected a datagram from %s: %s', from, reason) // hot under a flood: no call when off
   }
 
   private onDatagram (msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.stats.received++
-    const ip = normaliseIp(rinfo.address)
+    const ip = rinfo.family === 'IPv4' ? rinfo.address : normaliseIp(rinfo.address) // a udp4 socket: always IPv4
     if (msg.length > this.o.maxDatagram) { this.reject('too-large', ip); return }
     // Cheap checks first; the signature only within the gate's budget.
     const unread = this.gate.refuseUnread(ip)

@@ -94,7 +94,13 @@ function seed (ns: string, home: string, flags: string[]): Proc {
 }
 
 describe.skipIf(unavailable !== undefined)('LAN discovery across network namespaces and a bridge', () => {
+  const allNamespaces = (): string[] => [NS.br, NS.empty, ...Array.from({ length: NODES }, (_, i) => NS.node(i + 1))]
+  const removeNamespaces = (): void => {
+    for (const ns of allNamespaces()) { try { ip('netns', 'del', ns) } catch { /* not there */ } }
+  }
+
   beforeAll(() => {
+    removeNamespaces() // left by a killed run with the same process id, if any
     ip('netns', 'add', NS.br)
     ip('netns', 'add', NS.empty) // nothing up at all, not even loopback
     const bridge = ['link add br0 type bridge', 'link set br0 up']
@@ -117,9 +123,8 @@ describe.skipIf(unavailable !== undefined)('LAN discovery across network namespa
   afterAll(async () => {
     for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGKILL')
     await Promise.all(procs.map(async p => await p.exit))
-    for (const ns of [NS.br, NS.empty, ...Array.from({ length: NODES }, (_, i) => NS.node(i + 1))]) {
-      try { ip('netns', 'del', ns) } catch { /* never created */ }
-    }
+    removeNamespaces()
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(`${tag}-`)
   }, 30_000)
 
   it('three nodes whose LAN discovery starts within 1 s of each other find each other in ≤ 2 s (no multicast route, 30 s interval)', async () => {
