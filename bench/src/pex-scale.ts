@@ -5,9 +5,7 @@
  * of shortest paths). Run for two address layouts in the same run: nodes spread over many /16
  * groups (as on the internet) and the old test-network layout with every node in one /16.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { median } from './measures.js'
 
@@ -98,14 +96,3 @@ export async function pexScaleBench (nodes = 400, target = 10, layout: 'spread' 
   }
 }
 
-/** Raw figures to bench/results/, with the commit and date they were measured at. */
-export function saveRawResults (name: string, rows: unknown[]): string {
-  const dir = fileURLToPath(new URL('../results/', import.meta.url))
-  mkdirSync(dir, { recursive: true })
-  let commit = 'unknown'
-  try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim() } catch { /* not a checkout */ }
-  const date = new Date().toISOString()
-  const file = `${dir}${name}-${date.replace(/[:.]/g, '-')}.json`
-  writeFileSync(file, JSON.stringify({ commit, date, node: process.version, cpus: os.cpus().length, rows }, null, 2) + '\n')
-  return file
-}
