@@ -5,7 +5,8 @@
  * member; leaving is a graceful Switch stop, which every member sees at once as removePeer.
  * A member that cannot be dialed (a browser tab: it announces an empty address) reaches only the
  * member it joined through, so that member relays: its lines to the others, the others' lines to
- * it, with the author's name in `from`. A relayed line is never relayed again.
+ * it, with the author's name in `from`. A relayed line is never relayed again, and an undialable
+ * member dials nobody else (two relaying members would deliver its lines twice).
  */
 import { EventEmitter } from 'node:events'
 import { Reactor, channel, peerDataKey, type Envelope, type Peer, type RemoveReason } from '@switchyard/p2p'
@@ -79,6 +80,8 @@ export class ChatReactor extends Reactor {
         }
       }
     } else if (message.members != null) {
+      // An undialable member keeps to the one it joined through, so exactly one member relays for it.
+      if (this.ownAddress?.() === '') return
       for (const address of message.members.addresses) {
         const id = address.replace(/^[a-z]+:\/\//, '').split('@')[0] ?? ''
         if (id === this.switch.nodeKey.id || this.switch.isDialingOrConnected(id)) continue
