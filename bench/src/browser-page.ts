@@ -3,7 +3,8 @@
  * bundler): a Switchyard node in the tab dials the receiver's ws:// address and runs BenchSender.
  */
 import { NodeKey, Switch, browserWebSocketTransport } from '@switchyard/browser'
-import { BenchSender, patternBytes, type BrowserBenchJob, type BrowserBenchResult } from './browser-protocol.js'
+import { createAead } from '@switchyard/conn'
+import { BenchSender, aeadWallMBs, patternBytes, type BrowserBenchJob, type BrowserBenchResult } from './browser-protocol.js'
 
 async function runBench (join: string, job: BrowserBenchJob, period: number): Promise<BrowserBenchResult> {
   const sender = new BenchSender()
@@ -20,3 +21,5 @@ async function runBench (join: string, job: BrowserBenchJob, period: number): Pr
 }
 
 ;(globalThis as unknown as { runBench: typeof runBench }).runBench = runBench
+// The page's AEAD (the bundle's aead.browser.js: @noble/ciphers), through the same batch API.
+;(globalThis as unknown as { aeadBench: (mb: number) => { name: string, sealMBs: number, openMBs: number } }).aeadBench = mb => ({ name: createAead(new Uint8Array(32)).name, ...aeadWallMBs(createAead, mb) })

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { NodeKey, Switch } from '@switchyard/p2p'
 import { webSocketTransport } from '@switchyard/transport-ws'
-import { BenchSender, patternBytes, type BrowserBenchJob, type BrowserBenchResult } from './browser-protocol.js'
+import { createAead, defaultAead } from '@switchyard/conn'
+import { BenchSender, aeadWallMBs, patternBytes, type BrowserBenchJob, type BrowserBenchResult } from './browser-protocol.js'
 import { median } from './measures.js'
 import { periodFor } from './pattern.js'
 
@@ -73,8 +74,19 @@ async function main (): Promise<void> {
   await page.waitForFunction(() => 'runBench' in globalThis)
 
   const records: Array<{ kind: 'node' | 'browser', round: number } & BrowserBenchResult> = []
+  const aead: Array<{ side: 'node' | 'browser', round: number, name: string, sealMBs: number, openMBs: number }> = []
+  const AEAD_MB = QUICK ? 8 : 32
   try {
     for (let round = 0; round < RUNS; round++) {
+      // The cipher ceiling on each side, in the same round (one core, wall time).
+      for (const side of ['node', 'browser'] as const) {
+        const r = side === 'node'
+          ? { name: defaultAead as string, ...aeadWallMBs(createAead as never, AEAD_MB) }
+          : await page.evaluate(async mb => (globalThis as unknown as { aeadBench: (mb: number) => { name: string, sealMBs: number, openMBs: number } }).aeadBench(mb), AEAD_MB)
+        const rec = { side, round, ...r }
+        aead.push(rec)
+        console.log(JSON.stringify({ aead: rec }))
+      }
       for (const kind of ['node', 'browser'] as const) {
         const r = await receiver()
         try {
@@ -105,6 +117,11 @@ async function main (): Promise<void> {
     node: { bulkMBps: of('node', r => r.bulkMBps), rttP50Us: of('node', r => r.rttP50Us), rttP99Us: of('node', r => r.rttP99Us) },
     browser: { bulkMBps: of('browser', r => r.bulkMBps), rttP50Us: of('browser', r => r.rttP50Us), rttP99Us: of('browser', r => r.rttP99Us) },
     browserOverNode: { bulk: ratio(r => r.bulkMBps), rttP50: ratio(r => r.rttP50Us) },
+    aead: Object.fromEntries((['node', 'browser'] as const).map(side => [side, {
+      name: aead.find(a => a.side === side)?.name,
+      sealMBs: median(aead.filter(a => a.side === side).map(a => a.sealMBs)),
+      openMBs: median(aead.filter(a => a.side === side).map(a => a.openMBs))
+    }])),
     pageBundleBytes: code.length
   }
   console.log(JSON.stringify({ summary }))
@@ -113,7 +130,7 @@ async function main (): Promise<void> {
   const date = new Date().toISOString()
   mkdirSync(OUT, { recursive: true })
   const file = join(OUT, `${date.replace(/[:.]/g, '-')}-${commit}-browser.json`)
-  writeFileSync(file, JSON.stringify({ date, commit, node: process.version, chromium: browser.version(), cpus: os.cpus().length, loadavg: os.loadavg(), records, summary }, null, 2) + '\n')
+  writeFileSync(file, JSON.stringify({ date, commit, node: process.version, chromium: browser.version(), cpus: os.cpus().length, loadavg: os.loadavg(), records, aead, summary }, null, 2) + '\n')
   console.log(`results: ${file}`)
 }
 

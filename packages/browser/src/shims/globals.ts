@@ -18,7 +18,8 @@ function runQueued (): void {
 function setImmediate (fn: (...args: unknown[]) => void, ...args: unknown[]): number {
   if (channel === undefined) {
     channel = new MessageChannel()
-    ;(channel.port1 as unknown as { onmessage: () => void }).onmessage = runQueued
+    const port = channel.port1 as unknown as { onmessage: () => void }
+    port.onmessage = runQueued
   }
   queue.push(() => { fn(...args) })
   channel.port2.postMessage(0)
