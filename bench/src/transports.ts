@@ -4,10 +4,7 @@
  * (64 KiB messages), 200-byte messages per second, and round trips of a 100-byte echo. WebSocket
  * is measured twice: with random masking keys (the default) and with the zero key (`zeroMask`).
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { fork, type ChildProcess } from 'node:child_process'
 import { NodeKey, Reactor, Switch, type Envelope, type Peer } from '@switchyard/p2p'
 import { resolveLimits, webSocketTransport, wsDialer } from '@switchyard/transport-ws'
 import { DATA, ECHO, benchMessage, type FromReceiver, type ToReceiver } from './transport-bench-wire.js'
@@ -79,7 +76,7 @@ async function rtt (peer: Peer, echo: EchoWaiter, iterations: number): Promise<{
 }
 
 /** Measures both transports `runs` times, alternating, against one receiver process. */
-export async function transportBench (runs: number, sizes: { bulkBytes: number, msgCount: number, rttIterations: number }, onFigures: (f: TransportFigures) => void): Promise<TransportFigures[]> {
+export async function transportBench (runs: number, sizes: { bulkBytes: number, msgCount: number, rttIterations: number }, onFigures: (f: TransportFigures, run: number) => void): Promise<TransportFigures[]> {
   const rx = new Receiver()
   const ready = await rx.next()
   if (ready.type !== 'ready') throw new Error('receiver did not start')
@@ -104,7 +101,7 @@ export async function transportBench (runs: number, sizes: { bulkBytes: number, 
         await sw.stopPeerGracefully(peer)
         const f = { transport, bulkMBs: bulkCount * bulkSize / bulkS / 1e6, msgsPerSec: sizes.msgCount / msgS, rttP50us: r.p50, rttP99us: r.p99 }
         all.push(f)
-        onFigures(f)
+        onFigures(f, run)
       }
     }
   } finally {
@@ -131,16 +128,4 @@ export function transportSummary (all: TransportFigures[]): Record<string, numbe
     zeroMaskMsgsPerSec: med('ws-zero-mask', 'msgsPerSec'),
     zeroMaskOverTcpMsgs: med('ws-zero-mask', 'msgsPerSec') / med('tcp', 'msgsPerSec')
   }
-}
-
-/** Writes every run's figures to bench/results/transports-<date>.json with the commit; returns the path. */
-export function saveTransportResults (all: TransportFigures[], sizes: object): string {
-  const dir = fileURLToPath(new URL('../results/', import.meta.url))
-  mkdirSync(dir, { recursive: true })
-  let commit = 'unknown'
-  try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim() } catch { /* not a checkout */ }
-  const date = new Date().toISOString()
-  const path = `${dir}transports-${date.replace(/[:.]/g, '-')}.json`
-  writeFileSync(path, JSON.stringify({ bench: 'WebSocket vs TCP', date, commit, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, sizes, runs: all, medians: transportSummary(all) }, null, 2) + '\n')
-  return path
 }
