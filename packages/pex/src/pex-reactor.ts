@@ -20,7 +20,9 @@ export const PEX_MAX_MESSAGE = 64_000
 
 export const PexChannel = channel<PexMessage>({
   id: 0x00, priority: 1, sendQueueCapacity: 10, recvMessageCapacity: PEX_MAX_MESSAGE,
-  message: { encode: encodePexMessage, decode: decodePexMessage }
+  message: { encode: encodePexMessage, decode: decodePexMessage },
+  // CometBFT's Go names (package p2p): its metrics label these p2p_PexRequest / p2p_PexAddrs.
+  messageType: m => m.type === 'request' ? 'p2p.PexRequest' : 'p2p.PexAddrs'
 })
 
 export interface PexReactorOptions {

@@ -9,7 +9,9 @@ import { LanDiscovery, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
-import { serveMetrics, type SeedCounters } from './metrics.js'
+import { SeedMetrics, type SeedCounters } from './metrics.js'
+import { isLoopbackHost, serveEndpoint } from './http-endpoint.js'
+import { netInfo } from './net-info.js'
 
 /** A failure that ends the program with a documented exit code and one clear line. */
 export class ExitError extends Error {
@@ -101,11 +103,17 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     log.info('peer connected', { id: p.id, moniker: p.moniker, remote: p.socketAddress.dialString, outbound: p.outbound })
   })
   sw.on('peer:remove', (p, reason) => log.info('peer disconnected', { id: p.id, reason: reason?.code ?? 'graceful' }))
+  const seedIds = new Set(cfg.p2p.seeds.map(s => stripScheme(s).split('@')[0]!.toLowerCase()))
   sw.on('peer:rejected', ({ address, outbound, error }) => {
     const handshakeFailed = !['ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP', 'ERR_TOO_MANY_PEERS', 'ERR_SWITCH_STOPPED', 'ERR_FILTERED'].includes(error.code)
     if (handshakeFailed) bump(counters.handshakes, error.code)
     bump(counters.rejections, error.code)
-    log.info(outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+    // A seed we cannot reach is the operator's business: without one, nobody new is learned.
+    if (outbound && seedIds.has(stripScheme(address).split('@')[0]!.toLowerCase())) {
+      log.warn('seed dial failed', { address, reason: error.code, detail: error.message })
+    } else {
+      log.info(outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+    }
   })
 
   const started = Date.now()
@@ -113,13 +121,20 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
   if (cfg.instrumentation.prometheus) {
     const m = /^(?:(.*):)?(\d+)$/.exec(stripScheme(cfg.instrumentation.prometheusListenAddr))
     if (m === null) throw new ExitError(EXIT.config, `prometheus_listen_addr ${JSON.stringify(cfg.instrumentation.prometheusListenAddr)} is not host:port`)
-    const host = m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, '')
+    // No host (CometBFT's ":26660") means loopback here: /metrics and /net_info name every peer.
+    const host = m[1] === undefined || m[1] === '' ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '')
+    const source = { namespace: cfg.instrumentation.namespace, line: cfg.instrumentation.metricsLine, sw, book, pex, counters, started }
+    const netInfoOn = cfg.instrumentation.netInfo === 'on' || (cfg.instrumentation.netInfo === 'auto' && isLoopbackHost(host))
     try {
-      metrics = await serveMetrics(host, Number(m[2]), { namespace: cfg.instrumentation.namespace, sw, book, pex, counters, state: () => state, started })
+      metrics = await serveEndpoint(host, Number(m[2]), {
+        metrics: new SeedMetrics(source),
+        state: () => state,
+        ...(netInfoOn ? { netInfo: () => netInfo({ ...source, state: () => state }) } : {})
+      })
     } catch (err) {
       throw listenError('metrics address', `${host}:${m[2]}`, err)
     }
-    log.info('metrics listening', { addr: `http://${host}:${m[2]}/metrics` })
+    log.info('metrics listening', { addr: `http://${host}:${m[2]}/metrics`, net_info: netInfoOn ? 'on' : 'off' })
   }
 
   try {
