@@ -8,6 +8,7 @@ import { isAbsolute, join } from 'node:path'
 import { parse as parseToml, TomlError } from 'smol-toml'
 import { SwitchyardError } from '@switchyard/wire'
 import { DEFAULT_METRICS_LINE, METRICS_LINES, type MetricsLine } from './cometbft-names.js'
+import { validateConfig } from './validate.js'
 
 /** A config file or flag value that cannot be used; the message names the file or flag and key. */
 export class ConfigError extends SwitchyardError {
@@ -228,6 +229,7 @@ export function loadConfig (home: string, flags: Overrides = {}): SeedConfig {
   const chainId = readJsonChainId(join(home, 'config', 'genesis.json'))
   if (chainId !== undefined) cfg.chainId = chainId
   applyFlags(cfg, flags)
+  validateConfig(cfg)
   return cfg
 }
 
@@ -292,7 +294,6 @@ function applyFlags (cfg: SeedConfig, flags: Overrides): void {
       throw new ConfigError(`--${name}: unknown flag`)
     }
   }
-  if (cfg.moniker.trim() === '' || !/^[\x20-\x7e]+$/.test(cfg.moniker)) throw new ConfigError(`moniker must be printable ASCII and not blank, got ${JSON.stringify(cfg.moniker)}`)
 }
 
 function metricsLine (where: string, v: unknown): MetricsLine {

@@ -243,7 +243,8 @@ namespace = "cometbft"
     expect(await help.exit).toBe(0)
     expect(help.out.join('\n')).toMatch(/exit codes: 0 ok/)
     const unknownFlag = start(['seed', '--home', tmp(), '--p2p.no_such_key', '1'])
-    expect(await unknownFlag.exit).toBe(3)
+    expect(await unknownFlag.exit).toBe(2)
+    expect(unknownFlag.err[0]).toBe('switchyard: seed: unknown flag --p2p.no_such_key')
   })
 
   it('two seeds on one LAN find each other by multicast (--p2p.lan_discovery)', async () => {

@@ -93,19 +93,22 @@ describe('switchyard crawl', () => {
     // Opens without network access: nothing external is referenced.
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i)
     expect(html).not.toMatch(/<script/i)
-    expect(html).toContain('Why nodes were not reachable')
+    expect(html).toContain('Why addresses were not reachable')
     expect(html).toContain('wrong-network')
   }, 60_000)
 
   it('escapes what peers say about themselves', () => {
     const evil = renderReport({
       started: 'a', finished: 'b', seeds: [], chainId: '<b>x</b>',
-      nodes: [{ id: 'x', address: 'x@1.2.3.4:1', reachable: true, heardFrom: ['seed'], knows: [], firstSeen: '', nodeInfo: { moniker: '<script>alert(1)</script>', version: '"><img src=x>', network: 'n', listenAddr: '', channels: '', protocolVersion: { p2p: 8, block: 11, app: 0 } } }],
-      counts: { found: 1, probed: 1, reachable: 1, failed: 0, byReason: {} }
+      nodes: [{ id: 'x', address: 'x@1.2.3.4:1', addresses: ['x@1.2.3.4:1'], reachable: true, heardFrom: ['seed'], knows: [], firstSeen: '', nodeInfo: { moniker: '<script>alert(1)</script>', version: '"><img src=x>', network: 'n', listenAddr: '', channels: '', protocolVersion: { p2p: 8, block: 11, app: 0 } } }],
+      addresses: [{ id: 'x', address: 'x@1.2.3.4:1', reachable: true, heardFrom: ['seed'], firstSeen: '', nodeInfo: { moniker: '<script>alert(1)</script>', version: '"><img src=x>', network: 'n', listenAddr: '', channels: '', protocolVersion: { p2p: 8, block: 11, app: 0 } } }],
+      warnings: ['<i>mixed</i>'],
+      counts: { found: 1, probed: 1, reachable: 1, failed: 0, nodes: 1, reachableNodes: 1, byReason: {} }
     })
     expect(evil).not.toContain('<script>alert')
     expect(evil).not.toContain('<img src=x>')
     expect(evil).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(evil).not.toContain('<i>mixed')
   })
 
   it('report.html renders in headless Chromium (screenshot)', async (ctx) => {
