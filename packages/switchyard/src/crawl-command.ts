@@ -1,6 +1,6 @@
 /** The `crawl` command: options, progress on the terminal, and the two output files. */
 import { promises as fs } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { writeFileAtomic } from '@switchyard/p2p'
 import { UsageError } from './cli-args.js'
 import { parseDuration, splitList, type Overrides } from './config.js'
@@ -26,19 +26,30 @@ const PSEUDO_FS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x64626720])
  * created), is a directory on a real file system, and accepts a file.
  */
 export async function checkOutDir (out: string): Promise<void> {
-  const fail = (why: string): never => { throw new ExitError(EXIT.usage, `switchyard crawl: --out ${out}: ${why}`) }
-  const st = await fs.stat(out).catch((err: NodeJS.ErrnoException) => err.code === 'ENOENT' ? undefined : fail(`cannot use it (${err.code ?? err.message})`))
-  if (st !== undefined && !st.isDirectory()) fail('exists and is not a directory')
-  if (st === undefined) await fs.mkdir(out, { recursive: true }).catch((err: NodeJS.ErrnoException) => fail(`cannot create it (${err.code ?? err.message})`))
-  const sfs = await fs.statfs(out).catch(() => undefined)
+  const fail = (why: string): never => { throw new ExitError(EXIT.usage, `crawl: --out ${out}: ${why}`) }
+  // The nearest folder that exists decides: Node's recursive mkdir loops forever under /proc.
+  const missing: string[] = []
+  let at = out
+  for (;;) {
+    const st = await fs.stat(at).catch((err: NodeJS.ErrnoException) => err.code === 'ENOENT' ? undefined : fail(`cannot use it (${err.code ?? err.message})`))
+    if (st !== undefined) {
+      if (!st.isDirectory()) fail(at === out ? 'exists and is not a directory' : `${at} is not a directory`)
+      break
+    }
+    missing.unshift(at)
+    if (dirname(at) === at) fail('no part of the path exists')
+    at = dirname(at)
+  }
+  const sfs = await fs.statfs(at).catch(() => undefined)
   if (sfs !== undefined && PSEUDO_FS.has(Number(sfs.type))) fail('is on a kernel pseudo file system (/proc, /sys), not a place for files')
+  for (const dir of missing) await fs.mkdir(dir).catch((err: NodeJS.ErrnoException) => err.code === 'EEXIST' ? undefined : fail(`cannot create it (${err.code ?? err.message})`))
   const probe = join(out, `.switchyard-write-test-${process.pid}`)
   await fs.writeFile(probe, '', { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => fail(`is not writable (${err.code ?? err.message})`))
   await fs.rm(probe, { force: true })
 }
 
 function progressLine (p: CrawlProgress): string {
-  const reasons = Object.entries(p.byReason).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`).join(', ')
+  const reasons = Object.entries(p.byReason).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${r} ${n}`).join(', ')
   return `found ${p.found} · probed ${p.probed} · reachable ${p.reachable} · failed ${p.failed}${reasons !== '' ? ` (${reasons})` : ''}`
 }
 

@@ -24,7 +24,7 @@ export function addressProblem (s: string, needId: boolean): string | undefined 
   const rest = stripScheme(s.trim())
   const at = rest.split('@')
   if (at.length > 2) return 'more than one "@"'
-  if (at.length === 1 && needId) return 'expected id@host:port'
+  if (at.length === 1 && needId) return 'the node ID is missing'
   if (at.length === 2 && !isValidNodeId(at[0]!)) return `node ID ${JSON.stringify(at[0])} is not 40 hex characters`
   const hp = splitHostPort(at[at.length - 1]!)
   if (typeof hp === 'string') return hp
