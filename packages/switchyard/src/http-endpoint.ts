@@ -29,6 +29,11 @@ export function isLoopbackHost (host: string): boolean {
   return false
 }
 
+/** Whether /net_info is served for `[instrumentation] net_info` and the listen host. */
+export function netInfoServed (mode: 'auto' | 'on' | 'off', host: string): boolean {
+  return mode === 'on' || (mode === 'auto' && isLoopbackHost(host))
+}
+
 /** Starts the endpoint; resolves once listening (rejects with the listen error, e.g. EADDRINUSE). */
 export async function serveEndpoint (host: string, port: number, o: EndpointOptions): Promise<http.Server> {
   const headersTimeout = o.headersTimeout ?? 5000

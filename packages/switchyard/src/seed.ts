@@ -10,7 +10,7 @@ import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
 import { SeedMetrics, type SeedCounters } from './metrics.js'
-import { isLoopbackHost, serveEndpoint } from './http-endpoint.js'
+import { netInfoServed, serveEndpoint } from './http-endpoint.js'
 import { netInfo } from './net-info.js'
 
 /** A failure that ends the program with a documented exit code and one clear line. */
@@ -124,7 +124,7 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     // No host (CometBFT's ":26660") means loopback here: /metrics and /net_info name every peer.
     const host = m[1] === undefined || m[1] === '' ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '')
     const source = { namespace: cfg.instrumentation.namespace, line: cfg.instrumentation.metricsLine, sw, book, pex, counters, started }
-    const netInfoOn = cfg.instrumentation.netInfo === 'on' || (cfg.instrumentation.netInfo === 'auto' && isLoopbackHost(host))
+    const netInfoOn = netInfoServed(cfg.instrumentation.netInfo, host)
     try {
       metrics = await serveEndpoint(host, Number(m[2]), {
         metrics: new SeedMetrics(source),
