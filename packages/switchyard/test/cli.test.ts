@@ -117,7 +117,7 @@ describe('switchyard CLI', () => {
     expect(m.get('switchyard_p2p_handshakes_total{result="ok"}')).toBeGreaterThanOrEqual(2)
     expect(m.has('cometbft_p2p_peers')).toBe(true)
     // A node on another chain is refused, and /net_info counts it in the crawl report's vocabulary.
-    const { probe } = await import('switchyard')
+    const { probe } = await import('@switchyard/cli')
     const stranger = await probe(address, { chainId: 'other-chain' })
     expect(stranger).toMatchObject({ ok: false, reason: 'wrong-network' })
     let info: { node_id: string, network: string, refusals_by_reason: Record<string, number> } | undefined

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { NetAddress, NodeKey } from '@switchyard/p2p'
 import { AddrBook, PexReactor } from '@switchyard/pex'
 import { TestNetwork } from '@switchyard/testing'
-import { crawl, renderReport, type CrawlResult } from 'switchyard'
+import { crawl, renderReport, type CrawlResult } from '@switchyard/cli'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const cli = `${root}packages/switchyard/dist/cli.js`

@@ -9,7 +9,7 @@ import { TestNetwork, waitFor } from '@switchyard/testing'
 import {
   SeedMetrics, chIdLabel, createLogger, init, loadConfig, messageTypeLabel, probe, runSeed, serveEndpoint,
   type MetricsLine, type RunningSeed
-} from 'switchyard'
+} from '@switchyard/cli'
 
 /**
  * CometBFT's p2p metrics per line, from ../shared/style-and-ecosystem.md §5.9 and issue 20:
@@ -244,7 +244,7 @@ describe('metrics: CometBFT names and label values, process metrics, handshake h
     } finally {
       server.close()
     }
-    const { netInfoServed } = await import('switchyard')
+    const { netInfoServed } = await import('@switchyard/cli')
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].map(h => netInfoServed('auto', h))).toEqual([true, true, true, true])
     expect(['0.0.0.0', '10.0.0.1', '::', '', 'example.com'].map(h => netInfoServed('auto', h))).toEqual([false, false, false, false, false])
     expect(netInfoServed('on', '0.0.0.0')).toBe(true)
