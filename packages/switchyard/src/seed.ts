@@ -3,6 +3,7 @@
  * in the home folder, optional metrics, and operator logs.
  */
 import type http from 'node:http'
+import net from 'node:net'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
 import { LanDiscovery, attachLanDiscovery } from '@switchyard/discovery-lan'
@@ -10,7 +11,7 @@ import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
 import { SeedMetrics, type SeedCounters } from './metrics.js'
-import { netInfoServed, serveEndpoint } from './http-endpoint.js'
+import { isLoopbackHost, netInfoServed, serveEndpoint } from './http-endpoint.js'
 import { netInfo } from './net-info.js'
 
 /** A failure that ends the program with a documented exit code and one clear line. */
@@ -75,6 +76,9 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     moniker: cfg.moniker,
     version: SWITCHYARD_VERSION,
     listenAddress: cfg.p2p.laddr,
+    // Several nodes on one host, each on its own 127.x address: dial from ours, or every node's
+    // connections come from 127.0.0.1 and peers refuse all but one (ERR_DUPLICATE_IP).
+    ...(isLoopbackHost(laddr.host) && net.isIP(laddr.host) !== 0 ? { dialFromAddress: laddr.host } : {}),
     ...(cfg.p2p.externalAddress !== '' ? { externalAddress: cfg.p2p.externalAddress } : {}),
     maxInboundPeers: cfg.p2p.maxNumInboundPeers,
     maxOutboundPeers: cfg.p2p.maxNumOutboundPeers,
