@@ -40,7 +40,7 @@ describe('docs/seed-node.md: several nodes on one machine', () => {
       p.once('exit', code => { clearTimeout(timer); resolve({ code, out, err }) })
     })
     expect(run.code, run.err.slice(-2000)).toBe(0)
-    expect(run.out).toMatch(/found \d+ · probed \d+ · reachable 3 · failed 0/)
+    expect(run.out, run.err.slice(-3000)).toMatch(/found \d+ · probed \d+ · reachable 3 · failed 0/)
     expect(run.err).not.toContain('ERR_DUPLICATE_IP')
     const network = JSON.parse(readFileSync(join(dir, 'localnet', 'network.json'), 'utf8')) as CrawlResult
     expect(network.chainId).toBe('localnet')
