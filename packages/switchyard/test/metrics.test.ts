@@ -224,7 +224,7 @@ describe('metrics: CometBFT names and label values, process metrics, handshake h
     try {
       // The server closes silent sockets after its 5 s header/idle timeouts (the wait allows for a
       // loaded machine; without them Node holds such sockets 60 s and more) ...
-      await waitFor(() => idle.every(s => s.destroyed), { timeoutMs: 40_000, what: `the server to close the idle sockets (${idle.filter(s => !s.destroyed).length} still open)` })
+      await waitFor(() => idle.every(s => s.destroyed), { timeoutMs: 40_000, what: 'the server to close the idle sockets' })
       await Promise.all(closed)
       // ... and answers a scrape afterwards.
       const res = await fetch(`http://127.0.0.1:${mport}/health`)
