@@ -97,7 +97,12 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     },
     addressBook: book
   })
-  const pex = new PexReactor({ book, seedMode: true, seeds: cfg.p2p.seeds })
+  const pex = new PexReactor({
+    book,
+    seedMode: true,
+    seeds: cfg.p2p.seeds,
+    onSeedUnusable: (seed, err) => log.warn('seed dial failed', { address: seed, reason: (err as { code?: string }).code ?? 'ERR_SEED_UNUSABLE', detail: err.message })
+  })
   sw.addReactor('pex', pex)
 
   const counters: SeedCounters = { handshakes: new Map(), rejections: new Map() }

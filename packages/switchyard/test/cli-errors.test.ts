@@ -168,13 +168,20 @@ describe('switchyard CLI: every usage and configuration error exits with its cod
     const port = (blocker.address() as net.AddressInfo).port
     await new Promise(resolve => blocker.close(resolve)) // nothing listens there now
     const deadSeed = `${id}@127.0.75.4:${port}`
-    const p = spawn(process.execPath, [cli, 'seed', '--home', h, '--p2p.laddr', 'tcp://127.0.75.5:0', '--p2p.seeds', deadSeed], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // A seed given by host name is resolved and dialed too (not dropped as "not an IP").
+    const other = net.createServer()
+    await new Promise<void>(resolve => other.listen(0, '127.0.0.1', resolve))
+    const port2 = (other.address() as net.AddressInfo).port
+    await new Promise(resolve => other.close(resolve))
+    const id2 = NodeKey.generate().id
+    const p = spawn(process.execPath, [cli, 'seed', '--home', h, '--p2p.laddr', 'tcp://127.0.75.5:0', '--p2p.seeds', `${deadSeed},${id2}@localhost:${port2}`], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
     p.stderr.setEncoding('utf8').on('data', (t: string) => { err += t })
     try {
-      await waitFor(() => err.includes('seed dial failed'), { timeoutMs: 20_000, what: `a WARN line for the dead seed (stderr: ${err})` })
-      const line = err.split('\n').find(l => l.includes('seed dial failed'))!
-      expect(line).toMatch(new RegExp(`WARN  seed dial failed address=${deadSeed} reason=ERR_DIAL_FAILED detail=.*ECONNREFUSED`))
+      await waitFor(() => err.split('\n').filter(l => l.includes('seed dial failed')).length >= 2, { timeoutMs: 20_000, what: 'a WARN line for each dead seed' })
+      const lines = err.split('\n').filter(l => l.includes('seed dial failed'))
+      expect(lines.find(l => l.includes(deadSeed))).toMatch(new RegExp(`WARN  seed dial failed address=${deadSeed} reason=ERR_DIAL_FAILED detail=.*ECONNREFUSED`))
+      expect(lines.find(l => l.includes(id2))).toMatch(new RegExp(`WARN  seed dial failed address=${id2}@127\\.0\\.0\\.1:${port2} reason=ERR_DIAL_FAILED detail=.*ECONNREFUSED`))
       // At warn, none of the INFO lines (started, listening) are written.
       expect(err).not.toMatch(/ INFO /)
     } finally {
