@@ -48,7 +48,7 @@ export class SeedMetrics {
     this.line = s.line ?? DEFAULT_METRICS_LINE
     const naming = lineNaming(this.line)
     const ns = s.namespace
-    const statuses = (): Array<{ id: string, st: MConnectionStatus }> => [...s.sw.peers.values()].map(p => ({ id: p.id, st: p.mconn.status() }))
+    const statuses = (): Array<{ id: string, st: MConnectionStatus }> => [...s.sw.peers.values()].map(p => ({ id: p.id, st: p.status().connection }))
 
     // CometBFT's names (namespace "cometbft" unless the operator set another).
     this.addGauge(`${ns}_p2p_peers`, 'Number of peers.', () => s.sw.peers.size)

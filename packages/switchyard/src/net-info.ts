@@ -37,7 +37,7 @@ export function netInfo (s: MetricsSource & { state: () => string }): unknown {
     n_peers: s.sw.peers.size,
     peers: [...s.sw.peers.values()].map(p => ({
       id: p.id, moniker: p.moniker, remote: p.socketAddress.dialString, outbound: p.outbound,
-      version: p.nodeInfo.version, listen_addr: p.nodeInfo.listenAddr, duration_ms: Math.round(p.mconn.status().durationMs)
+      version: p.nodeInfo.version, listen_addr: p.nodeInfo.listenAddr, duration_ms: Math.round(p.status().connection.durationMs)
     })),
     address_book: { new: s.book.sizeNew, old: s.book.sizeOld, banned: s.book.sizeBanned, refusals: Object.fromEntries(s.book.refusals) },
     handshakes: Object.fromEntries(s.counters.handshakes),
