@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { MConnectionStatus } from '@switchyard/conn'
 import type { Switch } from '@switchyard/p2p'
 import type { AddrBook, PexReactor } from '@switchyard/pex'
+import type { LanDiscovery } from '@switchyard/discovery-lan'
 import { DEFAULT_METRICS_LINE, chIdLabel, lineNaming, messageTypeLabel, type MetricsLine } from './cometbft-names.js'
 
 export { METRICS_LINES, DEFAULT_METRICS_LINE, lineNaming, chIdLabel, messageTypeLabel, type MetricsLine, type LineNaming } from './cometbft-names.js'
@@ -117,6 +118,17 @@ export class SeedMetrics {
       name, help, labelNames, registers: [this.registry],
       collect () { this.reset(); for (const [labels, v] of samplesOf(read())) this.set(labels, v) }
     })
+  }
+
+  /** LAN discovery's counters (it starts after the endpoint, so they are added when it does). */
+  addLanDiscovery (lan: LanDiscovery): void {
+    const l = lan.stats
+    this.addCounter('switchyard_lan_datagrams_sent_total', 'LAN announcements the kernel accepted for sending.', () => l.sent)
+    this.addCounter('switchyard_lan_send_failures_total', 'LAN announcements that could not be sent, by error code.', () => [...l.sendFailures].map(([code, n]) => [{ code }, n] as const), ['code'])
+    this.addCounter('switchyard_lan_datagrams_received_total', 'Datagrams received on the LAN discovery port.', () => l.received)
+    this.addCounter('switchyard_lan_datagrams_rejected_total', 'LAN datagrams rejected, by reason.', () => [...l.rejected].map(([reason, n]) => [{ reason }, n] as const), ['reason'])
+    this.addCounter('switchyard_lan_signatures_checked_total', 'LAN announcement signatures checked (bounded by the check budget).', () => l.verified)
+    this.addCounter('switchyard_lan_peers_found_total', 'Distinct nodes discovered on the LAN.', () => l.peersFound)
   }
 
   /** The Prometheus text exposition. */

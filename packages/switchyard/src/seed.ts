@@ -6,7 +6,7 @@ import type http from 'node:http'
 import net from 'node:net'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
-import { LanDiscovery, attachLanDiscovery } from '@switchyard/discovery-lan'
+import { LanDiscovery, LanDiscoveryError, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
@@ -118,15 +118,19 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     if (handshakeFailed) bump(counters.handshakes, error.code)
     bump(counters.rejections, error.code)
     // A seed we cannot reach is the operator's business: without one, nobody new is learned.
+    // Two nodes connecting to each other at once is routine (LAN discovery, PEX): not news.
     if (outbound && seedIds.has(stripScheme(address).split('@')[0]!.toLowerCase())) {
       log.warn('seed dial failed', { address, reason: error.code, detail: error.message })
     } else {
-      log.info(outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+      const routine = error.code === 'ERR_DUPLICATE_PEER'
+      log[routine ? 'debug' : 'info'](outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
     }
   })
 
   const started = Date.now()
+  let lan: LanDiscovery | undefined
   let metrics: http.Server | undefined
+  let seedMetrics: SeedMetrics | undefined
   if (cfg.instrumentation.prometheus) {
     const m = /^(?:(.*):)?(\d+)$/.exec(stripScheme(cfg.instrumentation.prometheusListenAddr))
     if (m === null) throw new ExitError(EXIT.config, `prometheus_listen_addr ${JSON.stringify(cfg.instrumentation.prometheusListenAddr)} is not host:port`)
@@ -135,8 +139,9 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     const source = { namespace: cfg.instrumentation.namespace, line: cfg.instrumentation.metricsLine, sw, book, pex, counters, started }
     const netInfoOn = netInfoServed(cfg.instrumentation.netInfo, host)
     try {
+      seedMetrics = new SeedMetrics(source)
       metrics = await serveEndpoint(host, Number(m[2]), {
-        metrics: new SeedMetrics(source),
+        metrics: seedMetrics,
         state: () => state,
         ...(netInfoOn ? { netInfo: () => netInfo({ ...source, state: () => state }) } : {})
       })
@@ -156,25 +161,36 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
   for (const a of cfg.p2p.bootstrapPeers) {
     try { book.addAddress(NetAddress.parse(a), NetAddress.parse(a)) } catch (err) { log.error('bootstrap peer ignored', { address: a, reason: (err as Error).message }) }
   }
-  let lan: LanDiscovery | undefined
   if (cfg.p2p.lanDiscovery !== 'off') {
     lan = new LanDiscovery({
       nodeKey, network: cfg.chainId, listenPort: Number(sw.address.split(':').pop()), mode: cfg.p2p.lanDiscovery,
-      group: cfg.p2p.lanDiscoveryGroup, port: cfg.p2p.lanDiscoveryPort, broadcastAddress: cfg.p2p.lanDiscoveryBroadcastAddress,
+      group: cfg.p2p.lanDiscoveryGroup, port: cfg.p2p.lanDiscoveryPort,
+      ...(cfg.p2p.lanDiscoveryBroadcastAddress !== '' ? { broadcastAddress: cfg.p2p.lanDiscoveryBroadcastAddress } : {}),
       interval: cfg.p2p.lanDiscoveryInterval,
       ...(cfg.p2p.lanDiscoveryInterface !== '' ? { interface: cfg.p2p.lanDiscoveryInterface } : {}),
       ...(laddr.host !== '0.0.0.0' && laddr.host !== '::' && laddr.host !== '' ? { sourceAddress: laddr.host } : {})
     })
-    lan.on('peer', p => log.info('LAN peer discovered', { id: p.id, address: p.address.toString() }))
+    lan.on('peer', p => log[p.firstSeen ? 'info' : 'debug']('LAN peer discovered', { id: p.id, address: p.address.toString() }))
+    // The first failure of each kind is an error operators must see; repeats are in the metrics.
+    const sendErrorsSeen = new Set<string>()
+    lan.on('send-error', e => {
+      const first = !sendErrorsSeen.has(`${e.destination} ${e.code}`)
+      sendErrorsSeen.add(`${e.destination} ${e.code}`)
+      log[first ? 'error' : 'debug']('LAN announcement not sent', { to: e.destination, reason: e.code, detail: e.message })
+    })
     attachLanDiscovery(lan, sw, book)
     try {
       await lan.start()
     } catch (err) {
       await sw.stop()
       metrics?.close()
+      // Only a bind failure is about the port; an interface or multicast failure says so itself.
+      if (err instanceof LanDiscoveryError) throw new ExitError(EXIT.listen, `LAN discovery: ${err.message}`, { cause: err })
       throw listenError('LAN discovery port', `${cfg.p2p.lanDiscoveryPort}`, err)
     }
-    log.info('LAN discovery on', { mode: cfg.p2p.lanDiscovery, port: cfg.p2p.lanDiscoveryPort })
+    seedMetrics?.addLanDiscovery(lan)
+    const lanIf = lan.interface!
+    log.info('LAN discovery on', { mode: cfg.p2p.lanDiscovery, port: cfg.p2p.lanDiscoveryPort, interface: lanIf.name, address: lanIf.address, to: lan.destinations.join(','), why: lanIf.reason })
   }
   state = 'running'
   const address = sw.address
