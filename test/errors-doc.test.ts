@@ -4,7 +4,7 @@ import * as wire from '@switchyard/wire'
 import * as conn from '@switchyard/conn'
 import * as p2p from '@switchyard/p2p'
 import * as pex from '@switchyard/pex'
-import * as switchyard from 'switchyard'
+import * as switchyard from '@switchyard/cli'
 import * as transportWs from '@switchyard/transport-ws'
 
 describe('docs/errors.md', () => {
