@@ -88,7 +88,7 @@ describe('PEX reactor', () => {
     const { net, books } = await pexNetwork(2, () => ({ ensurePeersPeriod: 60_000 }), [[1, 0]])
     const liar = net.node(1).switch.peers.get(net.node(0).id)!
     const removed = waitForEvent<[Peer, RemoveReason]>(net.node(0).switch, 'peer:remove')
-    liar.mconn.trySend(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: '8.8.8.8', port: 26656 }] }))
+    liar.trySendBytes(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: '8.8.8.8', port: 26656 }] }))
     expect((await removed)[1]).toMatchObject({ code: 'ERR_PEX_UNSOLICITED' })
     expect(books[0]!.has('ab'.repeat(20))).toBe(false)
     expect(books[0]!.isBanned(net.node(1).id)).toBe(true)
@@ -102,7 +102,7 @@ describe('PEX reactor', () => {
     const toAsker = net.node(1).switch.peers.get(net.node(0).id)!
     const removed = waitForEvent<[Peer, RemoveReason]>(net.node(0).switch, 'peer:remove')
     pex(0).requestAddrs(net.node(0).switch.peers.get(net.node(1).id)!)
-    toAsker.mconn.trySend(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: 'not-an-ip', port: 1 }] }))
+    toAsker.trySendBytes(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: 'not-an-ip', port: 1 }] }))
     expect((await removed)[1]).toMatchObject({ code: expect.stringMatching(/ERR_PEX_INVALID_ADDRESS|ERR_PEX_UNSOLICITED/) })
   })
 

@@ -43,7 +43,7 @@ export function renderMetrics (s: MetricsSource): string {
   const x = new Exposition()
   const ns = s.namespace
   const peers = [...s.sw.peers.values()]
-  const statuses = peers.map(p => ({ id: p.id, st: p.mconn.status() }))
+  const statuses = peers.map(p => ({ id: p.id, st: p.status().connection }))
   x.family(`${ns}_p2p_peers`, 'gauge', 'Number of peers.', [[{}, peers.length]])
   x.family(`${ns}_p2p_peer_receive_bytes_total`, 'counter', 'Bytes received from a peer, per channel.',
     statuses.flatMap(({ id, st }) => st.channels.map(c => [{ peer_id: id, chID: `0x${c.id.toString(16).padStart(2, '0')}` }, c.bytesReceived] as [Record<string, string>, number])))
@@ -110,7 +110,7 @@ export function netInfo (s: MetricsSource): unknown {
     n_peers: s.sw.peers.size,
     peers: [...s.sw.peers.values()].map(p => ({
       id: p.id, moniker: p.moniker, remote: p.socketAddress.dialString, outbound: p.outbound,
-      version: p.nodeInfo.version, listen_addr: p.nodeInfo.listenAddr, duration_ms: Math.round(p.mconn.status().durationMs)
+      version: p.nodeInfo.version, listen_addr: p.nodeInfo.listenAddr, duration_ms: Math.round(p.status().connection.durationMs)
     })),
     address_book: { new: s.book.sizeNew, old: s.book.sizeOld, banned: s.book.sizeBanned, refusals: Object.fromEntries(s.book.refusals) },
     handshakes: Object.fromEntries(s.counters.handshakes),
