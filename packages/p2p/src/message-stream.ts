@@ -1,8 +1,9 @@
 /**
  * Switch.messages(): a channel's messages as an async iterator with a bounded buffer. When the
  * buffer is full, push() returns a promise that holds the sending peer's queue (so that peer is
- * paused, not the others). The iterator removes every listener it added when it ends — by
- * return(), by the caller's signal, or by the Switch stopping — so opening many leaves nothing behind.
+ * paused, not the others). The Switch ends every stream through its subscription when it stops
+ * (no listener on a long-lived signal per iterator), and the iterator removes its listener from the
+ * caller's signal when it ends — by return(), by that signal, or by the stop — so nothing is left behind.
  */
 import type { Channel } from './channel.js'
 import type { Envelope } from './reactor.js'
@@ -15,7 +16,7 @@ export interface MessageStreamOptions {
 }
 
 export function messageStream<T> (
-  ch: Channel<T>, options: MessageStreamOptions, stopSignal: AbortSignal, subscribe: (s: Subscriber) => () => void
+  ch: Channel<T>, options: MessageStreamOptions, subscribe: (s: Subscriber) => (() => void) | undefined
 ): AsyncIterableIterator<Envelope<T>> {
   const limit = options.bufferSize ?? 64
   if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`bufferSize must be an integer >= 1, got ${String(options.bufferSize)}`)
@@ -23,6 +24,15 @@ export function messageStream<T> (
   const spaceWaiters: Array<() => void> = []
   let wake: (() => void) | undefined
   let done = false
+  const finish = (): void => {
+    if (done) return
+    done = true
+    unsubscribe?.()
+    options.signal?.removeEventListener('abort', finish)
+    for (const w of spaceWaiters.splice(0)) w()
+    wake?.()
+  }
+  // undefined: the Switch is stopped already, so the stream is over before it starts.
   const unsubscribe = subscribe({
     channelId: ch.id,
     push: env => {
@@ -30,23 +40,11 @@ export function messageStream<T> (
       buffer.push(env as Envelope<T>)
       wake?.()
       if (buffer.length >= limit) return new Promise<void>(resolve => spaceWaiters.push(resolve))
-    }
+    },
+    end: finish
   })
-  const finish = (): void => {
-    if (done) return
-    done = true
-    unsubscribe()
-    options.signal?.removeEventListener('abort', finish)
-    stopSignal.removeEventListener('abort', finish)
-    for (const w of spaceWaiters.splice(0)) w()
-    wake?.()
-  }
-  if (options.signal?.aborted === true || stopSignal.aborted) {
-    finish()
-  } else {
-    options.signal?.addEventListener('abort', finish, { once: true })
-    stopSignal.addEventListener('abort', finish, { once: true })
-  }
+  if (unsubscribe === undefined || options.signal?.aborted === true) finish()
+  else options.signal?.addEventListener('abort', finish, { once: true })
   const iterator: AsyncIterableIterator<Envelope<T>> = {
     [Symbol.asyncIterator]: () => iterator,
     next: async () => {

@@ -16,6 +16,8 @@ export interface Subscriber {
   channelId: number
   /** A promise means "full: wait before delivering more from this peer". */
   push: (env: Envelope<any>) => void | Promise<void>
+  /** Called by endSubscribers (the Switch stopping). */
+  end: () => void
 }
 
 interface Owner { name: string, reactor: Reactor, channel: Channel<any> }
@@ -65,6 +67,12 @@ export class Router {
   subscribe (s: Subscriber): () => void {
     this.subscribers.add(s)
     return () => { this.subscribers.delete(s) }
+  }
+
+  /** Ends every subscription (each subscriber's end() unsubscribes it). */
+  endSubscribers (): void {
+    for (const s of [...this.subscribers]) s.end()
+    this.subscribers.clear()
   }
 
   get subscriberCount (): number {

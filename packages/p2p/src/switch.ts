@@ -7,91 +7,26 @@
  */
 import { EventEmitter } from 'node:events'
 import createDebug from 'debug'
-import type { MConnectionOptions } from '@switchyard/conn'
 import { SwitchyardError, type NodeInfo } from '@switchyard/wire'
 import type { Channel } from './channel.js'
 import { DialFailedError, DuplicatePeerError, PeerStoppedError, SelfConnectionError, SwitchStoppedError } from './errors.js'
 import { Dialer, idOf } from './dialer.js'
 import { messageStream } from './message-stream.js'
-import { NetAddress, resolveNetAddress } from './net-address.js'
-import { makeNodeInfo, type NodeInfoOptions } from './node-info.js'
+import { type NetAddress, resolveNetAddress } from './net-address.js'
+import { makeNodeInfo } from './node-info.js'
 import type { NodeKey } from './node-key.js'
 import type { Peer } from './peer.js'
 import { PeerSet } from './peer-set.js'
-import type { Envelope, Reactor, RemoveReason } from './reactor.js'
-import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js'
+import type { Envelope, Reactor } from './reactor.js'
+import { DEFAULT_RECONNECT } from './reconnect.js'
 import { Router } from './router.js'
 import { stripScheme, splitHostPort } from './host-port.js'
-import { Transport, type Connection, type ConnectionFilters } from './transport.js'
+import { Transport } from './transport.js'
+import type { SwitchEvents, SwitchOptions } from './switch-options.js'
 
 const log = createDebug('switchyard:p2p:switch')
-const logError = createDebug('switchyard:p2p:switch:error')
 
-/**
- * What the Switch tells an address book (PEX plugs its AddrBook in here): markGood after a
- * successful outbound connection; addOurAddress and removeAddress when a dial reaches ourselves.
- * markAttempt and markBad are for reactors (PEX) that dial and punish.
- */
-export interface AddressBookHook {
-  markGood?: (address: NetAddress) => void
-  markAttempt?: (address: NetAddress) => void
-  markBad?: (address: NetAddress, banMs: number) => void
-  addOurAddress?: (address: NetAddress) => void
-  removeAddress?: (address: NetAddress) => void
-}
-
-export interface SwitchOptions {
-  nodeKey: NodeKey
-  /** Chain id. */
-  network: string
-  moniker?: string
-  /** Where to listen, e.g. tcp://0.0.0.0:26656; omit to only dial. Port 0 picks a free port. */
-  listenAddress?: string
-  /** The address to advertise in NodeInfo instead of the listen address. */
-  externalAddress?: string
-  version?: string
-  protocolVersion?: NodeInfoOptions['protocolVersion']
-  maxInboundPeers?: number
-  maxOutboundPeers?: number
-  /** id@host:port entries always kept connected. */
-  persistentPeers?: string[]
-  /** IDs exempt from the peer limits. */
-  unconditionalPeerIds?: string[]
-  /** IDs never gossiped by PEX (the Switch only records them). */
-  privatePeerIds?: string[]
-  allowDuplicateIp?: boolean
-  handshakeTimeout?: number
-  dialTimeout?: number
-  /** Source IP for outgoing connections (default: the OS picks). */
-  dialFromAddress?: string
-  filters?: ConnectionFilters
-  filterTimeout?: number
-  /** Inbound handshakes in progress at once; more connections are closed at once (default 256). */
-  maxPendingHandshakes?: number
-  /** MConnection tuning for every peer (rates, ping, flush throttle, …). */
-  connection?: Omit<MConnectionOptions, 'channels'>
-  reconnect?: Partial<ReconnectPolicy>
-  /** dialPeersAsync spreads dials by a random delay up to this many ms (CometBFT: 3000). */
-  dialJitter?: number
-  /** dialPeersAsync dials waiting to start; more are refused with ERR_DIAL_QUEUE_FULL (default 1000). */
-  maxDialQueue?: number
-  /** Messages waiting for a peer's async reactors before we stop reading from it. */
-  maxInboundQueue?: number
-  /**
-   * For this long after a peer connects (ms, default 2000), a second connection with it is taken
-   * as a simultaneous dial: both sides keep the one dialed by the lower node ID. Later duplicates
-   * are refused.
-   */
-  simultaneousConnectWindow?: number
-  addressBook?: AddressBookHook
-}
-
-export interface SwitchEvents {
-  'peer:add': [Peer]
-  'peer:remove': [Peer, RemoveReason]
-  /** A connection (inbound or a dial) that did not become a peer, and why. */
-  'peer:rejected': [{ address: string, outbound: boolean, error: SwitchyardError }]
-}
+export type { AddressBookHook, SwitchEvents, SwitchOptions } from './switch-options.js'
 
 export class Switch extends EventEmitter<SwitchEvents> {
   readonly nodeKey: NodeKey
@@ -122,8 +57,8 @@ export class Switch extends EventEmitter<SwitchEvents> {
     for (const a of options.persistentPeers ?? []) this.persistent.set(idOf(a), a)
     const policy = {
       ourId: options.nodeKey.id,
-      maxInboundPeers: options.maxInboundPeers ?? 40,
-      maxOutboundPeers: options.maxOutboundPeers ?? 10,
+      maxInboundPeers: this.maxInboundPeers,
+      maxOutboundPeers: this.maxOutboundPeers,
       allowDuplicateIp: options.allowDuplicateIp === true,
       unconditional: new Set(options.unconditionalPeerIds ?? []),
       persistent: this.persistent,
@@ -132,13 +67,10 @@ export class Switch extends EventEmitter<SwitchEvents> {
     this.peerSet = new PeerSet({
       router: this.router,
       policy,
-      ...(options.connection !== undefined ? { connection: options.connection } : {}),
+      ...defined({ connection: options.connection }),
       maxInboundQueue: options.maxInboundQueue ?? 64,
       isRunning: () => this.state === 'started',
-      onAdded: (peer, conn) => {
-        if (conn.outbound && conn.dialed !== undefined) this.opts.addressBook?.markGood?.(conn.dialed)
-        this.emit('peer:add', peer)
-      },
+      onAdded: (peer, conn) => { if (conn.dialed !== undefined) this.opts.addressBook?.markGood?.(conn.dialed); this.emit('peer:add', peer) },
       onRemoved: (peer, reason) => {
         this.emit('peer:remove', peer, reason)
         const target = this.persistent.get(peer.id) ?? peer.dialedAddress?.toString()
@@ -146,7 +78,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
       },
       onRefused: (address, outbound, error) => { this.rejected(address, outbound, error) }
     })
-    this.peerMap = this.peerSet.byId
+    this.peerMap = this.peerSet.byId // the same Map: `peers` is a live view
     this.dialer = new Dialer({
       dial: async (address, o) => await this.dial(address, o),
       isConnected: id => this.peerMap.has(id),
@@ -154,17 +86,14 @@ export class Switch extends EventEmitter<SwitchEvents> {
       onFailure: (address, err) => { if ((err as SwitchyardError).code === 'ERR_DIAL_QUEUE_FULL') this.rejected(address, true, err as SwitchyardError) },
       reconnect: { ...DEFAULT_RECONNECT, ...options.reconnect },
       jitter: options.dialJitter ?? 3000,
-      ...(options.maxDialQueue !== undefined ? { maxQueued: options.maxDialQueue } : {})
+      ...defined({ maxQueued: options.maxDialQueue })
     })
+    const o = options
     this.transport = new Transport({
-      nodeKey: options.nodeKey,
+      nodeKey: o.nodeKey,
       nodeInfo: () => this.nodeInfo,
-      ...(options.handshakeTimeout !== undefined ? { handshakeTimeout: options.handshakeTimeout } : {}),
-      ...(options.dialTimeout !== undefined ? { dialTimeout: options.dialTimeout } : {}),
-      ...(options.filters !== undefined ? { filters: options.filters } : {}),
-      ...(options.filterTimeout !== undefined ? { filterTimeout: options.filterTimeout } : {}),
-      ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {}),
-      ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {})
+      ...defined({ handshakeTimeout: o.handshakeTimeout, dialTimeout: o.dialTimeout, filters: o.filters, filterTimeout: o.filterTimeout }),
+      ...defined({ localAddress: o.dialFromAddress, maxPendingHandshakes: o.maxPendingHandshakes })
     })
     this.transport.on('connection', conn => { this.peerSet.admit(conn, false, false) }) // refusals are reported as events
     this.transport.on('rejected', ({ remote, error }) => { this.rejected(remote, false, error) })
@@ -259,6 +188,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
     if (this.state === 'stopped' || this.state === 'stopping') return
     this.state = 'stopping'
     this.stopController.abort()
+    this.router.endSubscribers()
     this.dialer.stop()
     await this.transport.close()
     for (const r of this.router.all) await r.stop?.()
@@ -325,14 +255,20 @@ export class Switch extends EventEmitter<SwitchEvents> {
 
   /**
    * Every message on `ch` as an async iterator (after the owning reactor saw it). At most
-   * `bufferSize` messages wait for the consumer; beyond that the sending peer is paused. Ending
-   * the loop (or the signal, or stop()) removes every listener it added.
+   * `bufferSize` messages wait for the consumer; beyond that the sending peer is paused. No
+   * listener is added to any long-lived signal; ending the loop (return, `signal`, stop()) removes
+   * the one on `signal`.
    */
   messages<T> (ch: Channel<T>, options: { signal?: AbortSignal, bufferSize?: number } = {}): AsyncIterableIterator<Envelope<T>> {
-    return messageStream(ch, options, this.stopController.signal, s => this.router.subscribe(s))
+    return messageStream(ch, options, s => this.state === 'stopping' || this.state === 'stopped' ? undefined : this.router.subscribe(s))
   }
 
   private rejected (address: string, outbound: boolean, error: SwitchyardError): void {
     this.emit('peer:rejected', { address, outbound, error })
   }
+}
+
+/** The entries whose value is set (exactOptionalPropertyTypes: pass on only what the caller gave). */
+function defined<T extends Record<string, unknown>> (o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> }
 }
