@@ -88,12 +88,15 @@ export class Switch extends EventEmitter<SwitchEvents> {
       jitter: options.dialJitter ?? 3000,
       ...defined({ maxQueued: options.maxDialQueue })
     })
-    const o = options
     this.transport = new Transport({
-      nodeKey: o.nodeKey,
+      nodeKey: options.nodeKey,
       nodeInfo: () => this.nodeInfo,
-      ...defined({ handshakeTimeout: o.handshakeTimeout, dialTimeout: o.dialTimeout, filters: o.filters, filterTimeout: o.filterTimeout }),
-      ...defined({ localAddress: o.dialFromAddress, maxPendingHandshakes: o.maxPendingHandshakes })
+      ...(options.handshakeTimeout !== undefined ? { handshakeTimeout: options.handshakeTimeout } : {}),
+      ...(options.dialTimeout !== undefined ? { dialTimeout: options.dialTimeout } : {}),
+      ...(options.filters !== undefined ? { filters: options.filters } : {}),
+      ...(options.filterTimeout !== undefined ? { filterTimeout: options.filterTimeout } : {}),
+      ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {}),
+      ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {})
     })
     this.transport.on('connection', conn => { this.peerSet.admit(conn, false, false) }) // refusals are reported as events
     this.transport.on('rejected', ({ remote, error }) => { this.rejected(remote, false, error) })
