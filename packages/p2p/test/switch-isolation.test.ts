@@ -96,7 +96,20 @@ describe('reactor isolation', () => {
   })
 })
 
-describe('listeners and types', () => {
+describe('bounds, listeners and types', () => {
+  it('dialPeersAsync beyond maxDialQueue refuses the extra addresses with ERR_DIAL_QUEUE_FULL events', async () => {
+    const sw = new Switch({ nodeKey: NodeKey.generate(), network: 'iso', maxDialQueue: 3, dialJitter: 60_000 })
+    await sw.start()
+    switches.push(sw)
+    const refused: string[] = []
+    sw.on('peer:rejected', ({ address, error }) => { if (error.code === 'ERR_DIAL_QUEUE_FULL') refused.push(address) })
+    // 16 dials run at once (each waiting out its jitter), 3 wait, the other 5 are refused.
+    const addresses = Array.from({ length: 24 }, (_, i) => `${(i + 1).toString(16).padStart(40, '0')}@127.0.150.9:${1000 + i}`)
+    sw.dialPeersAsync(addresses)
+    expect(refused).toEqual(addresses.slice(19))
+    expect(sw.dialQueue).toEqual({ queued: 3, running: 16 })
+  })
+
   it('100 iterators opened and closed on a running switch leave zero listeners and no warning', async () => {
     // Open at once they add none to the Switch's stop signal; with a signal of ours, each removes its own.
     const { sw } = await node('127.0.150.6')
