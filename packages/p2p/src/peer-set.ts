@@ -25,7 +25,8 @@ export interface PeerSetOptions {
   maxInboundQueue: number
   isRunning: () => boolean
   onAdded: (peer: Peer, conn: Connection) => void
-  onRemoved: (peer: Peer, reason: RemoveReason) => void
+  /** `announced` is false for a peer whose addPeer failed: onAdded never ran for it. */
+  onRemoved: (peer: Peer, reason: RemoveReason, announced: boolean) => void
   onRefused: (address: string, outbound: boolean, error: SwitchyardError) => void
 }
 
@@ -34,6 +35,7 @@ export class PeerSet {
   private readonly o: PeerSetOptions
   private readonly addedAt = new Map<string, number>()
   private readonly inbound = new Map<Peer, InboundQueue>()
+  private readonly announced = new WeakSet<Peer>()
 
   constructor (options: PeerSetOptions) {
     this.o = options
@@ -87,6 +89,7 @@ export class PeerSet {
       return addFailed
     }
     log('added peer %s (%s, %s)', id, peer.moniker, conn.outbound ? 'outbound' : 'inbound')
+    this.announced.add(peer)
     this.o.onAdded(peer, conn)
     return peer
   }
@@ -99,6 +102,6 @@ export class PeerSet {
     this.inbound.delete(peer)
     this.o.router.removePeer(peer, reason)
     log('removed peer %s: %s', peer.id, reason?.message ?? 'stopped gracefully')
-    this.o.onRemoved(peer, reason)
+    this.o.onRemoved(peer, reason, this.announced.has(peer))
   }
 }

@@ -71,8 +71,10 @@ export class Switch extends EventEmitter<SwitchEvents> {
       maxInboundQueue: options.maxInboundQueue ?? 64,
       isRunning: () => this.state === 'started',
       onAdded: (peer, conn) => { if (conn.dialed !== undefined) this.opts.addressBook?.markGood?.(conn.dialed); this.emit('peer:add', peer) },
-      onRemoved: (peer, reason) => {
-        this.emit('peer:remove', peer, reason)
+      onRemoved: (peer, reason, announced) => {
+        // A peer whose addPeer failed was never announced: it is a connection that did not become a peer.
+        if (announced) this.emit('peer:remove', peer, reason)
+        else this.rejected(`${peer.id}@${peer.remoteIp}:${peer.remotePort}`, peer.outbound, reason ?? new PeerStoppedError('stopped'))
         const target = this.persistent.get(peer.id) ?? peer.dialedAddress?.toString()
         if (peer.persistent && this.state === 'started' && target !== undefined) this.dialer.reconnect(peer.id, target)
       },

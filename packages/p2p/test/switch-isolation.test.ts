@@ -60,14 +60,19 @@ describe('reactor isolation', () => {
     expect(hub.sw.peers.has(good.nodeKey.id)).toBe(true)
   })
 
-  it('addPeer throws: that peer is stopped with ERR_REACTOR and removePeer is heard; the other peer stays', async () => {
+  it('addPeer throws: that peer is stopped with ERR_REACTOR (rejected, never announced) and removePeer is heard; the other peer stays', async () => {
     const { hub, bad, good } = await hubWithTwo()
     hub.r.failIn = 'addPeer'
-    const removed = waitForEvent<[Peer, RemoveReason]>(hub.sw, 'peer:remove')
+    const events: string[] = []
+    hub.sw.on('peer:add', p => events.push(`add ${p.id}`))
+    hub.sw.on('peer:remove', p => events.push(`remove ${p.id}`))
+    const rejected = waitForEvent<[{ address: string, error: { code: string, reactor?: string, callback?: string } }]>(hub.sw, 'peer:rejected')
     await bad.dial(hub.sw.address).catch(() => undefined)
-    const [peer, reason] = await removed
-    expect(peer.id).toBe(bad.nodeKey.id)
-    expect(reason).toMatchObject({ code: 'ERR_REACTOR', reactor: 'faulty', callback: 'addPeer' })
+    const [{ address, error }] = await rejected
+    expect(address.startsWith(`${bad.nodeKey.id}@`)).toBe(true)
+    expect(error).toMatchObject({ code: 'ERR_REACTOR', reactor: 'faulty', callback: 'addPeer' })
+    expect(events).toEqual([])
+    expect(hub.sw.peers.has(bad.nodeKey.id)).toBe(false)
     expect(hub.r.removed).toEqual([{ id: bad.nodeKey.id, code: 'ERR_REACTOR' }])
     expect(hub.sw.peers.has(good.nodeKey.id)).toBe(true)
   })
