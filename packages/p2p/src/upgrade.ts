@@ -69,8 +69,10 @@ export async function upgradeToPeer (socket: Duplex, options: UpgradeOptions): P
   const timeout = options.timeout ?? 20_000
   const started = performance.now()
   const at: UpgradeFailure = { stage: 'key-exchange' }
+  // Our NodeInfo rides in the frame of our AuthSigMessage (it is public: PEX and /net_info serve it).
   const secretOpts = {
     timeout,
+    followedBy: encodeDelimited(encodeNodeInfo(options.nodeInfo)),
     onStage: (s: UpgradeStage) => { at.stage = s },
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
     ...(options.aead !== undefined ? { aead: options.aead } : {})
@@ -89,7 +91,6 @@ export async function upgradeToPeer (socket: Duplex, options: UpgradeOptions): P
     const remaining = Math.max(1, timeout - (performance.now() - started))
     return await withDeadline(c, remaining, options.signal, () => 'the NodeInfo exchange', async () => {
       const reader = new DelimitedReader(c)
-      c.write(encodeDelimited(encodeNodeInfo(options.nodeInfo)))
       const body = await reader.read(MAX_NODE_INFO_SIZE, 'NodeInfo')
       reader.release()
       const info = at.peerNodeInfo = decodeNodeInfo(body)
