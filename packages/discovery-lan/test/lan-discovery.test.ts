@@ -245,6 +245,7 @@ describe('LAN discovery', () => {
     const nodes: LanNode[] = []
     for (let i = 0; i < 3; i++) nodes.push(await lanNode(50 + i, port, 'multicast', 'lan-net', 60_000))
     await waitFor(() => fullMesh(nodes), { timeoutMs: 5000, what: 'a full mesh of three from query answers' })
+    for (const n of nodes) expect(n.sw.peers.size).toBe(2)
   })
 })
 
