@@ -22,7 +22,7 @@ import { Peer } from './peer.js'
 import type { Envelope, Reactor, RemoveReason } from './reactor.js'
 import { DEFAULT_RECONNECT, reconnectDelays, type ReconnectPolicy } from './reconnect.js'
 import { stripScheme, splitHostPort } from './host-port.js'
-import { Transport, type Connection, type ConnectionFilters } from './transport.js'
+import { Transport, type Connection, type ConnectionFilters, type HandshakeRefusal } from './transport.js'
 
 const log = createDebug('switchyard:p2p:switch')
 const logError = createDebug('switchyard:p2p:switch:error')
@@ -68,6 +68,10 @@ export interface SwitchOptions {
   filterTimeout?: number
   /** Inbound handshakes in progress at once; more connections are closed at once (default 256). */
   maxPendingHandshakes?: number
+  /** Inbound handshakes in progress at once from one IP (default 4). */
+  maxPendingHandshakesPerIp?: number
+  /** Resolves DNS names (peers' listen addresses, dialed names); default dns.lookup. Abandoned on stop(). */
+  resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
   /** MConnection tuning for every peer (rates, ping, flush throttle, …). */
   connection?: Omit<MConnectionOptions, 'channels'>
   reconnect?: Partial<ReconnectPolicy>
@@ -89,6 +93,8 @@ export interface SwitchEvents {
   'peer:remove': [Peer, RemoveReason]
   /** A connection (inbound or a dial) that did not become a peer, and why. */
   'peer:rejected': [{ address: string, outbound: boolean, error: SwitchyardError }]
+  /** An inbound connection closed before its handshake: every slot, or its IP's share, was taken. */
+  'handshake:refused': [{ remote: string, remoteIp: string, reason: HandshakeRefusal }]
 }
 
 interface Subscriber { channelId: number, push: (env: Envelope<any>) => void | Promise<void> }
@@ -139,10 +145,13 @@ export class Switch extends EventEmitter<SwitchEvents> {
       ...(options.filters !== undefined ? { filters: options.filters } : {}),
       ...(options.filterTimeout !== undefined ? { filterTimeout: options.filterTimeout } : {}),
       ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {}),
-      ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {})
+      ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {}),
+      ...(options.maxPendingHandshakesPerIp !== undefined ? { maxPendingHandshakesPerIp: options.maxPendingHandshakesPerIp } : {}),
+      ...(options.resolveHost !== undefined ? { resolveHost: options.resolveHost } : {})
     })
     this.transport.on('connection', conn => { this.admit(conn) }) // refusals are reported as events
     this.transport.on('rejected', ({ remote, error }) => { this.rejected(remote, false, error) })
+    this.transport.on('refused', r => { this.emit('handshake:refused', r) })
   }
 
   /** Registers a reactor. Its channel ids must be free; only before start(). */
@@ -247,7 +256,9 @@ export class Switch extends EventEmitter<SwitchEvents> {
   /** Dials `address` (id@host:port) and resolves with the new peer; rejects with a typed error. */
   async dial (address: string | NetAddress, options: { persistent?: boolean, signal?: AbortSignal, exemptFromLimits?: boolean } = {}): Promise<Peer> {
     if (this.state !== 'started') throw new SwitchStoppedError()
-    const addr = typeof address === 'string' ? await resolveNetAddress(address) : address
+    const addr = typeof address === 'string'
+      ? await resolveNetAddress(address, { signal: this.stopController.signal, ...(this.opts.resolveHost !== undefined ? { resolve: this.opts.resolveHost } : {}) })
+      : address
     if (addr.id === this.nodeKey.id) throw new SelfConnectionError(addr.id)
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
     this.dialing.add(addr.id)
