@@ -18,8 +18,9 @@ import {
   delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg
 } from '@switchyard/wire'
 import { ChannelState, resolveChannel, type ChannelDescriptor } from './channel.js'
+import { ReassemblyBudget } from './reassembly.js'
 import {
-  ChannelMessageTooLargeError, ConnectionClosedError, PongTimeoutError, StreamError, UnknownChannelError
+  ConnectionClosedError, PongTimeoutError, StreamError, UnknownChannelError
 } from './errors.js'
 import { RateLimiter } from './rate-limiter.js'
 
@@ -44,6 +45,11 @@ export interface MConnectionOptions {
   sendTimeout?: number
   /** Most send() calls waiting for room per channel; beyond that send() resolves false at once. */
   maxPendingSends?: number
+  /**
+   * Bytes of unfinished messages held at once across all channels; more closes the connection with
+   * ERR_REASSEMBLY_BUDGET (default: the sum of the channels' recvMessageCapacity).
+   */
+  maxReassemblyBytes?: number
 }
 
 export interface ChannelStatus {
@@ -58,6 +64,8 @@ export interface ChannelStatus {
   bytesReceived: number
   messagesSent: number
   messagesReceived: number
+  /** Bytes allocated for the message being reassembled on this channel. */
+  recvBufferBytes: number
 }
 
 export interface MConnectionStatus {
@@ -69,6 +77,9 @@ export interface MConnectionStatus {
   recvRate: number
   pingsSent: number
   pongsReceived: number
+  /** Bytes held by unfinished messages across channels, and the limit (maxReassemblyBytes). */
+  reassemblyBytes: number
+  maxReassemblyBytes: number
   channels: ChannelStatus[]
 }
 
@@ -98,7 +109,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private readonly decoder: LengthDelimitedDecoder
   private readonly sendLimiter: RateLimiter
   private readonly recvLimiter: RateLimiter
-  private readonly opts: Required<Omit<MConnectionOptions, 'channels'>>
+  private readonly opts: Required<Omit<MConnectionOptions, 'channels' | 'maxReassemblyBytes'>>
+  private readonly reassembly: ReassemblyBudget
   private readonly started = performance.now()
 
   private writeScheduled = false
@@ -152,7 +164,11 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     if (opts.maxPacketMsgPayloadSize < 1) throw new RangeError('MConnection option maxPacketMsgPayloadSize must be >= 1')
     if (opts.pongTimeout >= opts.pingInterval) throw new RangeError(`MConnection option pongTimeout (${opts.pongTimeout}) must be less than pingInterval (${opts.pingInterval})`)
     this.opts = opts
-    this.channels = options.channels.map(d => new ChannelState(resolveChannel(d)))
+    const descs = options.channels.map(resolveChannel)
+    const budget = options.maxReassemblyBytes ?? descs.reduce((a, d) => a + d.recvMessageCapacity, 0)
+    if (!(budget >= 0 && Number.isFinite(budget))) throw new RangeError(`MConnection option maxReassemblyBytes must be a finite number >= 0, got ${String(budget)}`)
+    this.reassembly = new ReassemblyBudget(budget)
+    this.channels = descs.map(d => new ChannelState(d, this.reassembly))
     for (const ch of this.channels) {
       if (this.byId.has(ch.desc.id)) throw new RangeError(`duplicate channel id ${ch.desc.id}`)
       this.byId.set(ch.desc.id, ch)
@@ -310,7 +326,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       for (const w of ch.waiters.splice(0)) w.done(false)
       ch.queue.length = 0
       ch.sending = undefined
-      ch.recvChunks = []
+      ch.recv.reset()
     }
     this.stream.off('data', this.onData)
     this.stream.off('drain', this.onDrain)
@@ -333,6 +349,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       recvRate: this.recvRate,
       pingsSent: this.pingsSent,
       pongsReceived: this.pongsReceived,
+      reassemblyBytes: this.reassembly.used,
+      maxReassemblyBytes: this.reassembly.limit,
       channels: this.channels.map(c => ({
         id: c.desc.id,
         priority: c.desc.priority,
@@ -344,7 +362,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
         bytesSent: c.bytesSent,
         bytesReceived: c.bytesReceived,
         messagesSent: c.messagesSent,
-        messagesReceived: c.messagesReceived
+        messagesReceived: c.messagesReceived,
+        recvBufferBytes: c.recv.allocated
       }))
     }
   }
@@ -541,27 +560,13 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     }
     const ch = this.byId.get(packet.channelId)
     if (ch === undefined) throw new UnknownChannelError(packet.channelId)
-    const size = ch.recvLength + packet.data.length
-    if (size > ch.desc.recvMessageCapacity) throw new ChannelMessageTooLargeError(ch.desc.id, size, ch.desc.recvMessageCapacity)
     ch.bytesReceived += body.length
     if (!packet.eof) {
-      // A view of the stream chunk, held only until the message completes and is concatenated
-      // (a chunk is ~97 % payload, so this pins little beyond recvMessageCapacity).
-      if (packet.data.length > 0) ch.recvChunks.push(packet.data)
-      ch.recvLength = size
+      // Copied into the channel's reassembly buffer: nothing keeps the read chunk alive.
+      ch.recv.append(packet.data)
       return true
     }
-    let msg: Buffer
-    if (ch.recvChunks.length === 0) {
-      // Copy: a lone packet is a view of a stream chunk that a kept message must not pin.
-      msg = Buffer.allocUnsafe(packet.data.length)
-      msg.set(packet.data)
-    } else {
-      ch.recvChunks.push(packet.data)
-      msg = Buffer.concat(ch.recvChunks, size)
-      ch.recvChunks = []
-    }
-    ch.recvLength = 0
+    const msg = ch.recv.finish(packet.data)
     ch.messagesReceived++
     this.emit('message', ch.desc.id, msg)
     return !this.pausedByUser && !this.closed
