@@ -38,6 +38,13 @@ export class PexUnsolicitedError extends SwitchyardError {
   }
 }
 
+/** Seed mode: an inbound peer did not ask for addresses within the grace period, and was let go. */
+export class PexNoRequestError extends SwitchyardError {
+  constructor (id: string, graceMs: number) {
+    super('ERR_PEX_NO_REQUEST', `peer ${id} did not ask for addresses within ${graceMs} ms of connecting to this seed`)
+  }
+}
+
 /** A PexAddrs message held an address that is not an IP and port. */
 export class PexInvalidAddressError extends SwitchyardError {
   constructor (id: string, problem: string) {
@@ -45,4 +52,4 @@ export class PexInvalidAddressError extends SwitchyardError {
   }
 }
 
-export const pexErrorCodes = ['ERR_ADDRBOOK_FILE', 'ERR_NOT_AN_ADDRBOOK', 'ERR_PEX_TOO_SOON', 'ERR_PEX_UNSOLICITED', 'ERR_PEX_INVALID_ADDRESS'] as const
+export const pexErrorCodes = ['ERR_ADDRBOOK_FILE', 'ERR_NOT_AN_ADDRBOOK', 'ERR_PEX_TOO_SOON', 'ERR_PEX_UNSOLICITED', 'ERR_PEX_INVALID_ADDRESS', 'ERR_PEX_NO_REQUEST'] as const
