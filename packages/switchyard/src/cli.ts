@@ -148,13 +148,22 @@ async function main (argv: string[]): Promise<number> {
     await new Promise<void>(resolveStop => {
       const onSignal = (sig: NodeJS.Signals): void => {
         signals++
-        if (signals > 1) process.exit(128 + (sig === 'SIGINT' ? 2 : 15))
+        if (signals === 2) {
+          // Impatient operator: skip waiting for peers, but never exit without the book written.
+          log.info('second signal: saving the address book and exiting now', { signal: sig })
+          const code = 128 + (sig === 'SIGINT' ? 2 : 15)
+          seed.saveBook().then(() => process.exit(code), err => { log.error('address book save failed', { reason: (err as Error).message }); process.exit(EXIT.failure) })
+        }
+        if (signals > 1) return
         log.info('signal received', { signal: sig })
         seed.stop().then(resolveStop, err => { log.error('stop failed', { reason: (err as Error).message }); process.exitCode = EXIT.failure; resolveStop() })
       }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
+    // Everything is saved and closed. A DNS lookup stuck in the thread pool (a resolver that never
+    // answers) would keep the process alive for minutes: do not wait for it.
+    setTimeout(() => process.exit(), 200).unref()
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   }
   throw new ExitError(EXIT.usage, `unknown command ${JSON.stringify(command)} (see switchyard help)`)

@@ -55,6 +55,8 @@ export function renderMetrics (s: MetricsSource): string {
   x.family('switchyard_p2p_peers_by_direction', 'gauge', 'Peers by direction, and dials in progress.',
     [[{ direction: 'outbound' }, outbound], [{ direction: 'inbound' }, inbound], [{ direction: 'dialing' }, dialing]])
   x.family('switchyard_p2p_pending_handshakes', 'gauge', 'Inbound handshakes in progress.', [[{}, s.sw.transport.pendingHandshakes]])
+  x.family('switchyard_p2p_handshake_refusals_total', 'counter', 'Inbound connections closed before their handshake: every slot taken (full) or the IP\'s share taken (per_ip).',
+    [[{ reason: 'full' }, s.sw.transport.refusals.full], [{ reason: 'per_ip' }, s.sw.transport.refusals['per-ip']]])
   x.family('switchyard_p2p_handshakes_total', 'counter', 'Peer handshakes by result (ok or the error code).',
     [...s.counters.handshakes].map(([result, n]) => [{ result }, n]))
   x.family('switchyard_p2p_rejections_total', 'counter', 'Connections refused, by reason.',

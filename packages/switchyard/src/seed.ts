@@ -4,12 +4,13 @@
  */
 import type http from 'node:http'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
-import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
+import { AddrBook, AddrBookFileError, PexReactor, checkAddrBookWritable } from '@switchyard/pex'
 import { LanDiscovery, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
 import { serveMetrics, type SeedCounters } from './metrics.js'
+import { boundText, rateLimitedLog } from './log-limits.js'
 
 /** A failure that ends the program with a documented exit code and one clear line. */
 export class ExitError extends Error {
@@ -28,7 +29,15 @@ export interface RunningSeed {
   pex: PexReactor
   /** id@host:port for others to use. */
   address: string
+  /** Closes connections (up to 2 s), saves the book, and stops. */
   stop: () => Promise<void>
+  /** Saves the book now (a second signal: exit soon, but with the book written). */
+  saveBook: () => Promise<void>
+}
+
+export interface SeedOptions {
+  /** DNS lookups of peers' listen-address names (default dns.lookup); abandoned on stop. */
+  resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
 }
 
 function listenError (what: string, hostPort: string, err: unknown): ExitError {
@@ -37,7 +46,7 @@ function listenError (what: string, hostPort: string, err: unknown): ExitError {
   return new ExitError(EXIT.listen, `${what} ${hostPort} ${why}`, { cause: err })
 }
 
-export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSeed> {
+export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOptions = {}): Promise<RunningSeed> {
   let state: 'starting' | 'running' | 'stopping' = 'starting'
   const keyPath = homePath(cfg, cfg.nodeKeyFile)
   let nodeKey: NodeKey
@@ -50,20 +59,31 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
 
   const bookPath = homePath(cfg, cfg.p2p.addrBookFile)
   let book: AddrBook
+  const bookOptions = { strict: cfg.p2p.addrBookStrict, maxBans: cfg.p2p.addrBookMaxBans, maxBanMs: cfg.p2p.addrBookMaxBanDuration }
   try {
-    book = await AddrBook.load(bookPath, { strict: cfg.p2p.addrBookStrict })
+    book = await AddrBook.load(bookPath, bookOptions)
   } catch (err) {
     if (err instanceof AddrBookFileError && err.quarantinedTo !== undefined) {
       // The broken file is kept aside; a seed can rebuild its book from the network.
       log.error('address book was corrupt; starting with an empty one', { file: bookPath, kept_as: err.quarantinedTo })
-      book = new AddrBook({ filePath: bookPath, strict: cfg.p2p.addrBookStrict })
+      book = new AddrBook({ filePath: bookPath, ...bookOptions })
     } else {
       throw new ExitError(EXIT.addrBook, (err as Error).message, { cause: err })
     }
   }
+  try {
+    // A read-only home is found now, not by the first save minutes later (or at shutdown).
+    await checkAddrBookWritable(bookPath)
+  } catch (err) {
+    throw new ExitError(EXIT.addrBook, (err as Error).message, { cause: err })
+  }
+  book.on('save-failed', err => log.error('address book save failed; the previous file is kept', { file: bookPath, reason: err.message }))
   book.addPrivateIds(cfg.p2p.privatePeerIds)
   book.on('refused', r => log.debug('address refused', { address: r.address, reason: r.reason }))
 
+  for (const [key, v] of [['max_pending_handshakes_per_ip', cfg.p2p.maxPendingHandshakesPerIp], ['seed_request_timeout', cfg.p2p.seedRequestTimeout], ['addr_book_max_bans', cfg.p2p.addrBookMaxBans]] as const) {
+    if (!(v >= 1 && v <= 2 ** 31 - 1)) throw new ExitError(EXIT.config, `p2p.${key} must be at least 1${key === 'seed_request_timeout' ? ' ms' : ''} and below 2^31, got ${v}`)
+  }
   const laddr = splitHostPort(stripScheme(cfg.p2p.laddr))
   if (typeof laddr === 'string') throw new ExitError(EXIT.config, `p2p.laddr ${JSON.stringify(cfg.p2p.laddr)}: ${laddr}`)
 
@@ -81,6 +101,8 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     privatePeerIds: cfg.p2p.privatePeerIds,
     allowDuplicateIp: cfg.p2p.allowDuplicateIp,
     handshakeTimeout: cfg.p2p.handshakeTimeout,
+    maxPendingHandshakesPerIp: cfg.p2p.maxPendingHandshakesPerIp,
+    ...(options.resolveHost !== undefined ? { resolveHost: options.resolveHost } : {}),
     dialTimeout: cfg.p2p.dialTimeout,
     reconnect: { maxDialPeriod: cfg.p2p.persistentPeersMaxDialPeriod },
     connection: {
@@ -91,21 +113,28 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     },
     addressBook: book
   })
-  const pex = new PexReactor({ book, seedMode: true, seeds: cfg.p2p.seeds })
+  const pex = new PexReactor({ book, seedMode: true, seeds: cfg.p2p.seeds, seedRequestTimeout: cfg.p2p.seedRequestTimeout })
   sw.addReactor('pex', pex)
 
   const counters: SeedCounters = { handshakes: new Map(), rejections: new Map() }
   const bump = (m: Map<string, number>, k: string): void => { m.set(k, (m.get(k) ?? 0) + 1) }
   sw.on('peer:add', p => {
     bump(counters.handshakes, 'ok')
-    log.info('peer connected', { id: p.id, moniker: p.moniker, remote: p.socketAddress.dialString, outbound: p.outbound })
+    log.info('peer connected', { id: p.id, moniker: boundText(p.moniker), remote: p.socketAddress.dialString, outbound: p.outbound })
+  })
+  // A flood of refusals must not become a flood of lines: a few per window, then one summary.
+  const refusedLog = rateLimitedLog(log, 'connections refused')
+  const dialLog = rateLimitedLog(log, 'dials failed')
+  sw.on('handshake:refused', ({ remote, reason }) => {
+    bump(counters.rejections, reason === 'full' ? 'handshake_slots_full' : 'handshake_slots_per_ip')
+    refusedLog.info('connection refused before its handshake', { remote, reason: reason === 'full' ? 'every handshake slot is taken' : 'too many handshakes from this IP' }, reason)
   })
   sw.on('peer:remove', (p, reason) => log.info('peer disconnected', { id: p.id, reason: reason?.code ?? 'graceful' }))
   sw.on('peer:rejected', ({ address, outbound, error }) => {
     const handshakeFailed = !['ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP', 'ERR_TOO_MANY_PEERS', 'ERR_SWITCH_STOPPED', 'ERR_FILTERED'].includes(error.code)
     if (handshakeFailed) bump(counters.handshakes, error.code)
     bump(counters.rejections, error.code)
-    log.info(outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+    ;(outbound ? dialLog : refusedLog).info(outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: boundText(error.message, 200) }, error.code)
   })
 
   const started = Date.now()
@@ -164,12 +193,18 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     stop: async () => {
       state = 'stopping'
       log.info('stopping: closing connections and saving the address book', { file: bookPath })
+      refusedLog.stop()
+      dialLog.stop()
       await lan?.stop()
       await sw.stop({ timeout: 2000 })
-      await book.save()
       metrics?.close()
       metrics?.closeAllConnections()
+      await book.save()
       log.info('stopped', { saved: book.size })
+    },
+    saveBook: async () => {
+      await book.save()
+      log.info('address book saved', { saved: book.size })
     }
   }
 }
