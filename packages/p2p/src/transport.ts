@@ -61,6 +61,27 @@ export interface TransportEvents {
   refused: [{ remote: string, remoteIp: string, reason: HandshakeRefusal }]
 }
 
+/**
+ * A DNS lookup that stop() can really end. dns.lookup runs getaddrinfo on libuv's thread pool,
+ * where it cannot be cancelled, and process exit waits for it (minutes with a resolver that never
+ * answers). c-ares queries (dns.Resolver) are cancelled when `signal` aborts.
+ */
+async function resolveCancellable (host: string, signal: AbortSignal): Promise<string> {
+  const resolver = new dns.Resolver({ timeout: 5000, tries: 2 })
+  const cancel = (): void => resolver.cancel()
+  signal.addEventListener('abort', cancel, { once: true })
+  try {
+    try {
+      return (await resolver.resolve4(host))[0]!
+    } catch (err) {
+      if (signal.aborted) throw err
+      return (await resolver.resolve6(host))[0]!
+    }
+  } finally {
+    signal.removeEventListener('abort', cancel)
+  }
+}
+
 /** Settles with `p`, or rejects with the signal's reason as soon as it aborts. */
 async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw signal.reason
@@ -187,7 +208,7 @@ export class Transport extends EventEmitter<TransportEvents> {
       nodeInfo: this.opts.nodeInfo(),
       timeout: this.opts.handshakeTimeout,
       // A lookup that never answers must not outlive close(): it is abandoned when the transport closes.
-      resolveHost: async host => await abortable(resolve !== undefined ? resolve(host, signal) : dns.lookup(host), signal),
+      resolveHost: async host => await abortable(resolve !== undefined ? resolve(host, signal) : resolveCancellable(host, signal), signal),
       ...(this.opts.aead !== undefined ? { aead: this.opts.aead } : {})
     }
   }

@@ -161,9 +161,6 @@ async function main (argv: string[]): Promise<number> {
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
-    // Everything is saved and closed. A DNS lookup stuck in the thread pool (a resolver that never
-    // answers) would keep the process alive for minutes: do not wait for it.
-    setTimeout(() => process.exit(), 200).unref()
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   }
   throw new ExitError(EXIT.usage, `unknown command ${JSON.stringify(command)} (see switchyard help)`)
