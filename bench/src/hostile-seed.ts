@@ -205,5 +205,6 @@ if (run === undefined) {
   process.exit(2)
 }
 const result = await run()
-console.log(JSON.stringify({ ...(result as object), cli: CLI, date: new Date().toISOString() }))
+const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: join(CLI, '..'), encoding: 'utf8' }).stdout.trim() || 'unknown'
+console.log(JSON.stringify({ ...(result as object), cli: CLI, commit, date: new Date().toISOString() }))
 process.exit(0)
