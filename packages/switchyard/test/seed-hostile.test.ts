@@ -7,6 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,6 +72,14 @@ function snapshot (dir: string): Record<string, string> {
     const st = statSync(p, { throwIfNoEntry: false })
     return [n, st?.isFile() === true ? readFileSync(p, 'hex') : 'not a file']
   }))
+}
+
+async function freePort (): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise(resolve => s.close(resolve))
+  return port
 }
 
 const fakeId = (i: number): string => i.toString(16).padStart(40, 'a')
@@ -174,12 +183,16 @@ describe('seed: signals, floods and DNS', () => {
 
   it('a flood of refused connections is a few log lines and one summary; a 9,000-character moniker is cut in the log', async () => {
     const h = await home()
-    const r = start(['seed', '--home', h, '--p2p.laddr', 'tcp://127.0.77.1:0', '--p2p.max_pending_handshakes_per_ip', '1', '--chain-id', 'flood-chain'])
+    const mport = await freePort()
+    const r = start(['seed', '--home', h, '--p2p.laddr', 'tcp://127.0.77.1:0', '--p2p.max_pending_handshakes_per_ip', '1', '--chain-id', 'flood-chain', '--metrics.laddr', `127.0.0.1:${mport}`])
     const port = Number((await r.address()).split(':').pop())
     const socks: HostilePeer[] = []
     for (let i = 0; i < 40; i++) socks.push(await HostilePeer.connect('127.0.77.1', port, { localAddress: '127.0.77.2' }))
     cleanup.push(() => { for (const s of socks) s.destroy() })
     await waitFor(() => socks.filter(s => s.isClosed).length >= 39, { what: '39 connections refused' })
+    const metrics = await (await fetch(`http://127.0.0.1:${mport}/metrics`)).text()
+    expect(metrics).toMatch(/^switchyard_p2p_handshake_refusals_total\{reason="per_ip"\} 39$/m)
+    expect(metrics).toMatch(/^switchyard_p2p_handshake_refusals_total\{reason="full"\} 0$/m)
     const chatty = await HostilePeer.connect('127.0.77.1', port, { localAddress: '127.0.77.3' })
     cleanup.push(() => chatty.destroy())
     await chatty.handshake({ network: 'flood-chain', channels: [0x00], nodeInfo: { moniker: 'm'.repeat(9000) } })
