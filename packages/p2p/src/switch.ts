@@ -70,7 +70,10 @@ export interface SwitchOptions {
   maxPendingHandshakes?: number
   /** Inbound handshakes in progress at once from one IP (default 4). */
   maxPendingHandshakesPerIp?: number
-  /** Resolves DNS names (peers' listen addresses, dialed names); default dns.lookup. Abandoned on stop(). */
+  /**
+   * Resolves DNS names: peers' listen addresses (default: a c-ares query, cancelled on stop) and
+   * names we dial (default: dns.lookup, which reads /etc/hosts). Abandoned on stop().
+   */
   resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
   /** MConnection tuning for every peer (rates, ping, flush throttle, …). */
   connection?: Omit<MConnectionOptions, 'channels'>

@@ -35,7 +35,7 @@ export interface TransportOptions {
   maxPendingHandshakes?: number
   /** Inbound handshakes in progress at once from one IP (default 4), so one address cannot take every slot. */
   maxPendingHandshakesPerIp?: number
-  /** Resolves a DNS name in a peer's listen_addr (default: dns.lookup); aborted when the transport closes. */
+  /** Resolves a DNS name in a peer's listen_addr (default: a c-ares query); abandoned when the transport closes. */
   resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
   aead?: AeadName
   /** Source IP for outgoing connections (default: the OS picks); test networks on 127.x use it. */

@@ -36,7 +36,7 @@ export interface RunningSeed {
 }
 
 export interface SeedOptions {
-  /** DNS lookups of peers' listen-address names (default dns.lookup); abandoned on stop. */
+  /** DNS lookups of peers' listen-address names (default: a c-ares query); abandoned on stop. */
   resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
 }
 
