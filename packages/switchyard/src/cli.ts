@@ -141,11 +141,9 @@ async function main (argv: string[]): Promise<number> {
     const cfg = loadConfig(home, flags)
     const log = createLogger(cfg.logFormat, cfg.logLevel)
     const seed = await runSeed(cfg, log)
-    console.log(`node ID: ${seed.sw.nodeKey.id}`)
-    console.log(`address: ${seed.address}`)
-    if (/@(0\.0\.0\.0|\[::\]):/.test(seed.address)) console.log('(listening on all interfaces: give others your public IP, or set p2p.external_address)')
     let signals = 0
-    await new Promise<void>(resolveStop => {
+    // Handlers first, the address second: whoever reads the address may signal at once.
+    const stopped = new Promise<void>(resolveStop => {
       const onSignal = (sig: NodeJS.Signals): void => {
         signals++
         if (signals === 2) {
@@ -161,6 +159,10 @@ async function main (argv: string[]): Promise<number> {
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
+    console.log(`node ID: ${seed.sw.nodeKey.id}`)
+    console.log(`address: ${seed.address}`)
+    if (/@(0\.0\.0\.0|\[::\]):/.test(seed.address)) console.log('(listening on all interfaces: give others your public IP, or set p2p.external_address)')
+    await stopped
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   }
   throw new ExitError(EXIT.usage, `unknown command ${JSON.stringify(command)} (see switchyard help)`)
