@@ -70,7 +70,7 @@ export function renderMetrics (s: MetricsSource): string {
   x.family('switchyard_pex_requests_sent_total', 'counter', 'PEX requests sent.', [[{}, st.requestsSent]])
   x.family('switchyard_pex_addresses_received_total', 'counter', 'Addresses received in PEX answers.', [[{}, st.addrsReceived]])
   x.family('switchyard_pex_violations_total', 'counter', 'Peers punished, by violation.',
-    [[{ violation: 'too_soon' }, st.tooSoon], [{ violation: 'unsolicited' }, st.unsolicited], [{ violation: 'invalid_address' }, st.invalid]])
+    [[{ violation: 'too_soon' }, st.tooSoon], [{ violation: 'unsolicited' }, st.unsolicited], [{ violation: 'invalid_address' }, st.invalid], [{ violation: 'no_request' }, st.silentDropped]])
   x.family('switchyard_pex_dials_total', 'counter', 'Dials made by PEX, and how many failed.', [[{ result: 'attempted' }, st.dials], [{ result: 'failed' }, st.dialFailures]])
   x.family('switchyard_uptime_seconds', 'gauge', 'Seconds since the seed started.', [[{}, Math.round((Date.now() - s.started) / 1000)]])
   return x.toString()
