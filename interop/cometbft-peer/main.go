@@ -60,7 +60,11 @@ func (l jsonLogger) line(level, msg string, keyvals []interface{}) {
 	}
 	emit(map[string]interface{}{"event": "log", "level": level, "msg": msg, "kv": kv})
 }
-func (l jsonLogger) Debug(msg string, kv ...interface{}) { l.line("debug", msg, kv) }
+func (l jsonLogger) Debug(msg string, kv ...interface{}) {
+	if *logDebug {
+		l.line("debug", msg, kv)
+	}
+}
 func (l jsonLogger) Info(msg string, kv ...interface{})  { l.line("info", msg, kv) }
 func (l jsonLogger) Error(msg string, kv ...interface{}) { l.line("error", msg, kv) }
 func (l jsonLogger) With(kv ...interface{}) log.Logger {
@@ -256,6 +260,10 @@ func main() {
 	if *usePex {
 		channels = append(channels, pex.PexChannel)
 	}
+	prio := newPrioSinkFromFlags() // nil unless -prio-sink (prio_sink.go)
+	if prio != nil {
+		channels = append(channels, prio.high, prio.low)
+	}
 
 	nodeInfo := p2p.DefaultNodeInfo{
 		ProtocolVersion: p2p.NewProtocolVersion(*p2pVersion, 11, 0),
@@ -286,6 +294,9 @@ func main() {
 	sw.SetNodeInfo(nodeInfo)
 	sw.SetNodeKey(nodeKey)
 	sw.AddReactor("MONITOR", newMonitor())
+	if prio != nil {
+		sw.AddReactor("PRIO", prio)
+	}
 	if echo != nil {
 		echo.SetLogger(logger.With("module", "echo"))
 		sw.AddReactor("ECHO", echo)

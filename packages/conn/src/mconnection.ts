@@ -15,14 +15,16 @@ import type { Duplex } from 'node:stream'
 import createDebug from 'debug'
 import {
   LengthDelimitedDecoder, PING_BYTES, PONG_BYTES, SwitchyardError, decodePacket,
-  delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg
+  delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg, writeDelimitedPacketMsgHeader
 } from '@switchyard/wire'
 import { ChannelState, resolveChannel, type ChannelDescriptor } from './channel.js'
 import { ReassemblyBudget } from './reassembly.js'
 import {
-  ConnectionClosedError, PongTimeoutError, StreamError, UnknownChannelError
+  ConnectionClosedError, PEER_CLOSED, PongTimeoutError, StreamError, UnknownChannelError
 } from './errors.js'
 import { RateLimiter } from './rate-limiter.js'
+import { copyFramed, isFramedWriter, type FramedWriter } from './frame-layout.js'
+import { SendPacer, type SendPacerOptions, type SendPacerStatus } from './send-pacer.js'
 
 const log = createDebug('switchyard:conn:mconn')
 const logError = createDebug('switchyard:conn:mconn:error')
@@ -50,6 +52,12 @@ export interface MConnectionOptions {
    * ERR_REASSEMBLY_BUDGET (default: the sum of the channels' recvMessageCapacity).
    */
   maxReassemblyBytes?: number
+  /**
+   * Delay-based send pacing (send-pacer.ts): keeps the bytes queued below this connection near a
+   * few ms of sending, so priorities hold while a channel saturates the link. On by default;
+   * `false` turns it off (whatever the stream accepts is written at once).
+   */
+  pacing?: boolean | SendPacerOptions
 }
 
 export interface ChannelStatus {
@@ -80,6 +88,8 @@ export interface MConnectionStatus {
   /** Bytes held by unfinished messages across channels, and the limit (maxReassemblyBytes). */
   reassemblyBytes: number
   maxReassemblyBytes: number
+  /** The pacer's state; undefined when pacing is off. */
+  pacing: SendPacerStatus | undefined
   channels: ChannelStatus[]
 }
 
@@ -109,9 +119,13 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private readonly decoder: LengthDelimitedDecoder
   private readonly sendLimiter: RateLimiter
   private readonly recvLimiter: RateLimiter
-  private readonly opts: Required<Omit<MConnectionOptions, 'channels' | 'maxReassemblyBytes'>>
+  private readonly opts: Required<Omit<MConnectionOptions, 'channels' | 'maxReassemblyBytes' | 'pacing'>>
   private readonly reassembly: ReassemblyBudget
+  private readonly pacer: SendPacer | undefined
   private readonly started = performance.now()
+  /** Set when the stream seals frames itself: packets are then encoded straight into frame layout. */
+  private readonly framed: FramedWriter | undefined
+  private readonly header = new Uint8Array(32)
 
   private writeScheduled = false
   private blocked = false
@@ -137,6 +151,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
 
   private pingWaiters: Array<(rttMs: number) => void> = []
   private pingSentAt = 0
+  /** A ping is on its way: peers may answer two pings with one pong, so we never send a second. */
+  private pingInFlight = false
   private pausedByUser = false
   private pausedByLimiter = false
   private heldChunk: Uint8Array | undefined
@@ -147,6 +163,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   constructor (stream: Duplex, options: MConnectionOptions) {
     super()
     this.stream = stream
+    this.framed = isFramedWriter(stream) ? stream : undefined
     const opts = {
       maxPacketMsgPayloadSize: options.maxPacketMsgPayloadSize ?? 1024,
       sendRate: options.sendRate ?? 0,
@@ -168,6 +185,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     const budget = options.maxReassemblyBytes ?? descs.reduce((a, d) => a + d.recvMessageCapacity, 0)
     if (!(budget >= 0 && Number.isFinite(budget))) throw new RangeError(`MConnection option maxReassemblyBytes must be a finite number >= 0, got ${String(budget)}`)
     this.reassembly = new ReassemblyBudget(budget)
+    const pacing = options.pacing ?? true
+    this.pacer = pacing === false ? undefined : new SendPacer(pacing === true ? {} : pacing)
     this.channels = descs.map(d => new ChannelState(d, this.reassembly))
     for (const ch of this.channels) {
       if (this.byId.has(ch.desc.id)) throw new RangeError(`duplicate channel id ${ch.desc.id}`)
@@ -351,6 +370,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       pongsReceived: this.pongsReceived,
       reassemblyBytes: this.reassembly.used,
       maxReassemblyBytes: this.reassembly.limit,
+      pacing: this.pacer?.status(this.bytesSent),
       channels: this.channels.map(c => ({
         id: c.desc.id,
         priority: c.desc.priority,
@@ -415,15 +435,28 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       this.limitTimer = setTimeout(() => this.scheduleWrite(), this.sendLimiter.waitMs())
       return
     }
-    const cap = Math.min(this.opts.maxWriteBytes, budget)
+    if (this.pingInFlight) this.pendingPing = false // its pong answers for this one too
+    let paced = Infinity
+    if (this.pacer !== undefined) {
+      paced = this.pacer.allowance(this.bytesSent)
+      if (this.pendingMessages > 0 && !this.pingInFlight && this.pacer.wantsProbe(this.bytesSent)) this.pendingPing = true
+      if (paced <= 0 && this.pendingMessages > 0) this.pacer.limited()
+      // Only data is waiting: the pong that reopens the window schedules the next write.
+      if (paced <= 0 && !this.pendingPing && !this.pendingPong) return
+    }
+    const cap = Math.max(0, Math.min(this.opts.maxWriteBytes, budget, paced))
+    const pinging = this.pendingPing
     // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
     const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
     const size = Math.ceil(Math.min(this.pendingBytesTotal + 16 * packets, cap + this.maxPacketSize + 16)) + 6
-    const buf = Buffer.allocUnsafe(size)
+    // Over a SecretConnection the batch is laid out as its frames (pos counts stream bytes).
+    const framed = this.framed
+    const buf = framed !== undefined ? framed.framedBuffer(size) : Buffer.allocUnsafe(size)
     let pos = 0
-    if (this.pendingPong) { buf.set(PONG_BYTES, pos); pos += PONG_BYTES.length; this.pendingPong = false }
-    if (this.pendingPing) { buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
+    if (this.pendingPong) { pos = this.put(buf, pos, PONG_BYTES); this.pendingPong = false }
+    if (this.pendingPing) { pos = this.put(buf, pos, PING_BYTES); this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
     let dataBytes = 0
+    if (pinging) { this.pingInFlight = true; this.pacer?.pingSent(this.bytesSent + pos, this.pingSentAt) }
     while (dataBytes < cap) {
       const ch = this.pickChannel()
       if (ch === undefined) break
@@ -432,9 +465,14 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       const end = Math.min(msg.length, start + this.maxPayload)
       const eof = end === msg.length
       // A waiter promoted by next() may bring bytes the size estimate did not include.
-      if (pos + delimitedPacketMsgSize(ch.desc.id, eof, end - start) > buf.length) break
+      if (pos + delimitedPacketMsgSize(ch.desc.id, eof, end - start) > size) break
       const before = pos
-      pos = writeDelimitedPacketMsg(buf, pos, ch.desc.id, eof, msg, start, end)
+      if (framed !== undefined) {
+        pos = copyFramed(buf, pos, this.header, 0, writeDelimitedPacketMsgHeader(this.header, 0, ch.desc.id, eof, end - start))
+        pos = copyFramed(buf, pos, msg, start, end)
+      } else {
+        pos = writeDelimitedPacketMsg(buf, pos, ch.desc.id, eof, msg, start, end)
+      }
       const n = pos - before
       dataBytes += n
       ch.recentlySent += n
@@ -455,11 +493,18 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       this.sendLimiter.spend(dataBytes)
       this.bytesSent += pos
       this.statsBytesSent += pos
-      const ok = this.stream.write(pos === buf.length ? buf : buf.subarray(0, pos))
+      const ok = framed !== undefined ? framed.writeFramed(buf, pos) : this.stream.write(pos === buf.length ? buf : buf.subarray(0, pos))
       if (!ok) { this.blocked = true; return }
     }
     if (this.pendingMessages > 0 || this.pendingPing || this.pendingPong) this.scheduleWrite()
     else this.checkFlushed()
+  }
+
+  /** Copies a ping or pong into the batch. */
+  private put (buf: Buffer, pos: number, bytes: Uint8Array): number {
+    if (this.framed !== undefined) return copyFramed(buf, pos, bytes, 0, bytes.length)
+    buf.set(bytes, pos)
+    return pos + bytes.length
   }
 
   private checkFlushed (): void {
@@ -552,9 +597,15 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       clearTimeout(this.pongTimer)
       this.pongTimer = undefined
       this.pongsReceived++
+      this.pingInFlight = false
+      const now = performance.now()
       if (this.pingWaiters.length > 0) {
-        const rtt = performance.now() - this.pingSentAt
+        const rtt = now - this.pingSentAt
         for (const w of this.pingWaiters.splice(0)) w(rtt)
+      }
+      if (this.pacer !== undefined) {
+        this.pacer.pongReceived(now)
+        if (this.pendingMessages > 0 || this.pendingPing) this.scheduleWrite()
       }
       return true
     }
@@ -573,7 +624,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   }
 
   private readonly onEnd = (): void => {
-    this.close(this.stopping ? undefined : new ConnectionClosedError())
+    this.close(this.stopping ? undefined : PEER_CLOSED)
   }
 
   private readonly onStreamError = (err: Error): void => {
@@ -582,6 +633,6 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   }
 
   private readonly onStreamClose = (): void => {
-    this.close(this.stopping ? undefined : new ConnectionClosedError('the connection closed'))
+    this.close(this.stopping ? undefined : PEER_CLOSED)
   }
 }
