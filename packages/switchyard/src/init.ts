@@ -53,8 +53,8 @@ addr_book_max_ban_duration = "168h"
 lan_discovery = "off"
 lan_discovery_group = "235.5.5.11"
 lan_discovery_port = 8001
-lan_discovery_interface = ""
-lan_discovery_broadcast_address = "255.255.255.255"
+lan_discovery_interface = ""           # an address or name; "" = chosen (logged at start)
+lan_discovery_broadcast_address = ""   # "" = the interface's subnet broadcast
 lan_discovery_interval = "30s"
 
 [instrumentation]
