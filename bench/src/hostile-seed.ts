@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HostilePeer } from '@switchyard/testing'
 import { encodeDelimitedPacketMsg, encodePexMessage } from '@switchyard/wire'
-import { init } from 'switchyard'
+import { init } from '@switchyard/cli'
 
 const args = process.argv.slice(2)
 const mode = args[0] ?? ''

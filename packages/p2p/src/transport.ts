@@ -59,6 +59,8 @@ export interface TransportEvents {
   rejected: [{ remote: string, error: SwitchyardError }]
   /** An inbound connection closed at once: every handshake slot, or its IP's share, was taken. */
   refused: [{ remote: string, remoteIp: string, reason: HandshakeRefusal }]
+  /** A handshake finished (result "ok") or failed (its error code); seconds from TCP connect. */
+  handshake: [{ outbound: boolean, seconds: number, result: string }]
 }
 
 /**
@@ -179,16 +181,20 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
     this.pending.add(socket)
     this.pendingPerIp.set(remoteIp, fromIp + 1)
+    let upgradeStarted: number | undefined
     try {
       socket.setNoDelay(true)
       await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
+      upgradeStarted = performance.now()
       const peer = await upgradeToPeer(socket, this.upgradeOptions())
+      this.emit('handshake', { outbound: false, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
       await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
       if (this.closed) throw new SwitchStoppedError()
       this.emit('connection', { ...peer, outbound: false, remoteIp, remotePort })
     } catch (err) {
       socket.destroy()
       const error = err instanceof SwitchyardError ? err : new DialFailedError(remote, err)
+      if (upgradeStarted !== undefined && this.listenerCount('handshake') > 0) this.emit('handshake', { outbound: false, seconds: (performance.now() - upgradeStarted) / 1000, result: error.code })
       log('inbound %s rejected: %s', remote, error.message)
       this.emit('rejected', { remote, error })
     } finally {
@@ -247,11 +253,17 @@ export class Transport extends EventEmitter<TransportEvents> {
         if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort)
       }
       socket.setNoDelay(true)
+      const upgradeStarted = performance.now()
       const peer = await upgradeToPeer(socket, {
         ...this.upgradeOptions(),
         expectedPeerId: address.id,
         ...(options.signal !== undefined ? { signal: options.signal } : {})
+      }).catch((err: unknown) => {
+        const code = err instanceof SwitchyardError ? err.code : 'ERR_HANDSHAKE_FAILED'
+        this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: code })
+        throw err
       })
+      this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
       await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
       return { ...peer, outbound: true, remoteIp: address.ip, remotePort: address.port, dialed: address }
     } catch (err) {

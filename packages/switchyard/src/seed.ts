@@ -3,13 +3,16 @@
  * in the home folder, optional metrics, and operator logs.
  */
 import type http from 'node:http'
+import net from 'node:net'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { AddrBook, AddrBookFileError, PexReactor, checkAddrBookWritable } from '@switchyard/pex'
 import { LanDiscovery, LanDiscoveryError, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
-import { serveMetrics, type SeedCounters } from './metrics.js'
+import { SeedMetrics, type SeedCounters } from './metrics.js'
+import { isLoopbackHost, netInfoServed, serveEndpoint } from './http-endpoint.js'
+import { netInfo } from './net-info.js'
 import { boundText, rateLimitedLog } from './log-limits.js'
 
 /** A failure that ends the program with a documented exit code and one clear line. */
@@ -81,9 +84,6 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
   book.addPrivateIds(cfg.p2p.privatePeerIds)
   book.on('refused', r => log.debug('address refused', { address: r.address, reason: r.reason }))
 
-  for (const [key, v] of [['max_pending_handshakes_per_ip', cfg.p2p.maxPendingHandshakesPerIp], ['seed_request_timeout', cfg.p2p.seedRequestTimeout], ['addr_book_max_bans', cfg.p2p.addrBookMaxBans]] as const) {
-    if (!(v >= 1 && v <= 2 ** 31 - 1)) throw new ExitError(EXIT.config, `p2p.${key} must be at least 1${key === 'seed_request_timeout' ? ' ms' : ''} and below 2^31, got ${v}`)
-  }
   const laddr = splitHostPort(stripScheme(cfg.p2p.laddr))
   if (typeof laddr === 'string') throw new ExitError(EXIT.config, `p2p.laddr ${JSON.stringify(cfg.p2p.laddr)}: ${laddr}`)
 
@@ -93,6 +93,9 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
     moniker: cfg.moniker,
     version: SWITCHYARD_VERSION,
     listenAddress: cfg.p2p.laddr,
+    // Several nodes on one host, each on its own 127.x address: dial from ours, or every node's
+    // connections come from 127.0.0.1 and peers refuse all but one (ERR_DUPLICATE_IP).
+    ...(isLoopbackHost(laddr.host) && net.isIP(laddr.host) !== 0 ? { dialFromAddress: laddr.host } : {}),
     ...(cfg.p2p.externalAddress !== '' ? { externalAddress: cfg.p2p.externalAddress } : {}),
     maxInboundPeers: cfg.p2p.maxNumInboundPeers,
     maxOutboundPeers: cfg.p2p.maxNumOutboundPeers,
@@ -113,7 +116,13 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
     },
     addressBook: book
   })
-  const pex = new PexReactor({ book, seedMode: true, seeds: cfg.p2p.seeds, seedRequestTimeout: cfg.p2p.seedRequestTimeout })
+  const pex = new PexReactor({
+    book,
+    seedMode: true,
+    seeds: cfg.p2p.seeds,
+    seedRequestTimeout: cfg.p2p.seedRequestTimeout,
+    onSeedUnusable: (seed, err) => log.warn('seed dial failed', { address: seed, reason: (err as { code?: string }).code ?? 'ERR_SEED_UNUSABLE', detail: err.message })
+  })
   sw.addReactor('pex', pex)
 
   const counters: SeedCounters = { handshakes: new Map(), rejections: new Map() }
@@ -130,29 +139,46 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
     refusedLog.info('connection refused before its handshake', { remote, reason: reason === 'full' ? 'every handshake slot is taken' : 'too many handshakes from this IP' }, reason)
   })
   sw.on('peer:remove', (p, reason) => log.info('peer disconnected', { id: p.id, reason: reason?.code ?? 'graceful' }))
+  const seedIds = new Set(cfg.p2p.seeds.map(s => stripScheme(s).split('@')[0]!.toLowerCase()))
   sw.on('peer:rejected', ({ address, outbound, error }) => {
     const handshakeFailed = !['ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP', 'ERR_TOO_MANY_PEERS', 'ERR_SWITCH_STOPPED', 'ERR_FILTERED'].includes(error.code)
     if (handshakeFailed) bump(counters.handshakes, error.code)
     bump(counters.rejections, error.code)
+    // A seed we cannot reach is the operator's business: without one, nobody new is learned.
     // Two nodes connecting to each other at once is routine (LAN discovery, PEX): not news.
     const fields = { address, reason: error.code, detail: boundText(error.message, 200) }
-    if (error.code === 'ERR_DUPLICATE_PEER') log.debug(outbound ? 'dial failed' : 'connection refused', fields)
-    else (outbound ? dialLog : refusedLog).info(outbound ? 'dial failed' : 'connection refused', fields, error.code)
+    if (outbound && seedIds.has(stripScheme(address).split('@')[0]!.toLowerCase())) {
+      log.warn('seed dial failed', fields)
+    } else if (error.code === 'ERR_DUPLICATE_PEER') {
+      // Two nodes connecting to each other at once is routine (LAN discovery, PEX): not news.
+      log.debug(outbound ? 'dial failed' : 'connection refused', fields)
+    } else {
+      ;(outbound ? dialLog : refusedLog).info(outbound ? 'dial failed' : 'connection refused', fields, error.code)
+    }
   })
 
   const started = Date.now()
   let lan: LanDiscovery | undefined
   let metrics: http.Server | undefined
+  let seedMetrics: SeedMetrics | undefined
   if (cfg.instrumentation.prometheus) {
     const m = /^(?:(.*):)?(\d+)$/.exec(stripScheme(cfg.instrumentation.prometheusListenAddr))
     if (m === null) throw new ExitError(EXIT.config, `prometheus_listen_addr ${JSON.stringify(cfg.instrumentation.prometheusListenAddr)} is not host:port`)
-    const host = m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, '')
+    // No host (CometBFT's ":26660") means loopback here: /metrics and /net_info name every peer.
+    const host = m[1] === undefined || m[1] === '' ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '')
+    const source = { namespace: cfg.instrumentation.namespace, line: cfg.instrumentation.metricsLine, sw, book, pex, counters, started }
+    const netInfoOn = netInfoServed(cfg.instrumentation.netInfo, host)
     try {
-      metrics = await serveMetrics(host, Number(m[2]), { namespace: cfg.instrumentation.namespace, sw, book, pex, counters, state: () => state, started, lan: () => lan })
+      seedMetrics = new SeedMetrics(source)
+      metrics = await serveEndpoint(host, Number(m[2]), {
+        metrics: seedMetrics,
+        state: () => state,
+        ...(netInfoOn ? { netInfo: () => netInfo({ ...source, state: () => state }) } : {})
+      })
     } catch (err) {
       throw listenError('metrics address', `${host}:${m[2]}`, err)
     }
-    log.info('metrics listening', { addr: `http://${host}:${m[2]}/metrics` })
+    log.info('metrics listening', { addr: `http://${host}:${m[2]}/metrics`, net_info: netInfoOn ? 'on' : 'off' })
   }
 
   try {
@@ -192,6 +218,7 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
       if (err instanceof LanDiscoveryError) throw new ExitError(EXIT.listen, `LAN discovery: ${err.message}`, { cause: err })
       throw listenError('LAN discovery port', `${cfg.p2p.lanDiscoveryPort}`, err)
     }
+    seedMetrics?.addLanDiscovery(lan)
     const lanIf = lan.interface!
     log.info('LAN discovery on', { mode: cfg.p2p.lanDiscovery, port: cfg.p2p.lanDiscoveryPort, interface: lanIf.name, address: lanIf.address, to: lan.destinations.join(','), why: lanIf.reason })
   }

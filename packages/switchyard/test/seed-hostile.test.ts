@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AddrBook } from '@switchyard/pex'
 import { HostilePeer, waitFor } from '@switchyard/testing'
-import { createLogger, defaultConfig, init, runSeed, type RunningSeed } from 'switchyard'
+import { createLogger, defaultConfig, init, runSeed, type RunningSeed } from '@switchyard/cli'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const cli = `${root}packages/switchyard/dist/cli.js`
