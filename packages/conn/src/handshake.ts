@@ -10,7 +10,7 @@ import {
 import type { AeadName } from './aead.js'
 import { DelimitedReader } from './delimited-reader.js'
 import {
-  AbortError, BadEphemeralKeyError, BadSignatureError, HandshakeTimeoutError, StreamError,
+  AbortError, BadEphemeralKeyError, looksLikeHttp, BadSignatureError, HandshakeTimeoutError, StreamError,
   UnsupportedKeyTypeError
 } from './errors.js'
 import { compareBytes, hexPrefix, deriveSecrets, ephemeralKeys, verifyEd25519, x25519 } from './handshake-crypto.js'
@@ -42,6 +42,8 @@ export interface SecretHandshakeOptions {
   followedBy?: Uint8Array
   /** For test vectors only: a fixed X25519 ephemeral private key instead of a fresh one. */
   ephemeralPrivateKey?: Uint8Array
+  /** Told when each stage starts, so a caller can say where a failure happened. */
+  onStage?: (stage: 'key-exchange' | 'authentication') => void
 }
 
 const TRANSCRIPT_LABEL = 'TENDERMINT_SECRET_CONNECTION_TRANSCRIPT_HASH'
@@ -86,6 +88,7 @@ export async function secretHandshake (
   let stage = 'the ephemeral key exchange'
   let secret: SecretConnection | undefined
   try {
+    options.onStage?.('key-exchange')
     return await withDeadline(stream, timeout, options.signal, () => stage, async () => {
       // 1–2. Fresh X25519 keys; send ours and read theirs concurrently.
       const eph = await ephemeralKeys(options.ephemeralPrivateKey)
@@ -98,12 +101,14 @@ export async function secretHandshake (
         // Only what the decoder found is the key message's fault; a stream's own typed error
         // (e.g. a WebSocket transport's) passes through as it is.
         if (err instanceof SwitchyardError && (err.code === 'ERR_MALFORMED_MESSAGE' || err.code === 'ERR_MESSAGE_TOO_LARGE')) {
-          throw new BadEphemeralKeyError(`the peer's ephemeral key message is malformed: ${err.message}`, { cause: err })
+          throw new BadEphemeralKeyError(`the peer's ephemeral key message is malformed: ${err.message}`, { cause: err, received: reader.firstBytes })
         }
+        // A short HTTP error page ends before it fills a "message": still say what it was.
+        if (looksLikeHttp(reader.firstBytes)) throw new BadEphemeralKeyError('the peer sent no key message and closed the connection', { cause: err, received: reader.firstBytes })
         throw err
       }
       // CometBFT copies whatever length arrives into 32 bytes; we require exactly 32.
-      if (theirEph.length !== 32) throw new BadEphemeralKeyError(`the peer's ephemeral key is ${theirEph.length} bytes, not 32`)
+      if (theirEph.length !== 32) throw new BadEphemeralKeyError(`the peer's ephemeral key is ${theirEph.length} bytes, not 32`, { received: reader.firstBytes })
       reader.release()
 
       // 3–5. Order the keys, compute the shared secret, start the transcript.
@@ -124,6 +129,7 @@ export async function secretHandshake (
 
       // 9–10. Exchange AuthSigMessages inside the encrypted channel, concurrently, and check theirs.
       stage = 'authentication'
+      options.onStage?.('authentication')
       const authReader = new DelimitedReader(secret)
       const authSig = encodeDelimited(encodeAuthSigMessage(identity.publicKey, signature))
       secret.write(options.followedBy !== undefined ? Buffer.concat([authSig, options.followedBy]) : authSig)

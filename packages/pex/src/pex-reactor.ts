@@ -11,14 +11,15 @@ import {
 } from '@switchyard/p2p'
 import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard/wire'
 import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
-import { PexInvalidAddressError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
+import { PexInvalidAddressError, PexNoRequestError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
+import { RecentMap } from './recent-map.js'
 
 const log = createDebug('switchyard:pex:reactor')
 
 /** 256 bytes per address × 250 addresses, as CometBFT sizes it. */
 export const PEX_MAX_MESSAGE = 64_000
 
-export const PexChannel = channel<PexMessage>({
+export const PexChannel = channel<PexMessage, 0x00>({
   id: 0x00, priority: 1, sendQueueCapacity: 10, recvMessageCapacity: PEX_MAX_MESSAGE,
   message: { encode: encodePexMessage, decode: decodePexMessage },
   // CometBFT's Go names (package p2p): its metrics label these p2p_PexRequest / p2p_PexAddrs.
@@ -40,6 +41,12 @@ export interface PexReactorOptions {
   minTimeBetweenCrawls?: number
   /** Seed mode: peers connected longer than this are let go (CometBFT: 28 h). */
   seedDisconnectWaitPeriod?: number
+  /**
+   * Seed mode: an inbound peer that has not asked for addresses this many ms after connecting is
+   * disconnected (ERR_PEX_NO_REQUEST), so silent peers cannot hold every inbound slot (default 10 s;
+   * persistent and unconditional peers are exempt).
+   */
+  seedRequestTimeout?: number
   /** Failed dials of a non-persistent address before it is banned (CometBFT: 16). */
   maxAttemptsToDial?: number
   banTime?: number
@@ -47,6 +54,8 @@ export interface PexReactorOptions {
   dialBackoffUnit?: number
   /** Wait up to one period before the first ensurePeers when we already have peers (default true). */
   startJitter?: boolean
+  /** Peers and addresses whose request times, dial back-off and crawl times are remembered (default 1024 each). */
+  maxTracked?: number
   random?: () => number
 }
 
@@ -59,21 +68,28 @@ export class PexReactor extends Reactor {
   private readonly onSeedUnusable: ((seed: string, error: Error) => void) | undefined
   private readonly seedIds: Set<string>
   private readonly requestsSent = new Set<string>()
-  private readonly requestedAt = new Map<string, number>()
+  // Bounded: a stream of new peer IDs or dead addresses forgets the oldest, never grows them.
+  private readonly requestedAt: RecentMap<string, number>
   private readonly received = new Map<string, { count: number, last: number }>()
-  private readonly dialAttempts = new Map<string, { attempts: number, lastDialed: number }>()
-  private readonly crawled = new Map<string, number>()
+  private readonly dialAttempts: RecentMap<string, { attempts: number, lastDialed: number }>
+  private readonly crawled: RecentMap<string, number>
   private readonly connectedAt = new Map<string, number>()
+  /** Seed mode: one timer per inbound peer that has not asked yet (bounded by the inbound limit). */
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>()
   private timers: NodeJS.Timeout[] = []
   private wakeScheduled = false
   private stopped = false
   /** Requests served, answers received, punishments — for logs and metrics. */
-  readonly stats = { requestsServed: 0, requestsSent: 0, addrsReceived: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0, ensureRounds: 0 }
+  readonly stats = { requestsServed: 0, requestsSent: 0, addrsReceived: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0, ensureRounds: 0, silentDropped: 0 }
 
   constructor (options: PexReactorOptions) {
     super()
     const period = options.ensurePeersPeriod ?? 30_000
     this.book = options.book
+    const tracked = options.maxTracked ?? 1024
+    this.requestedAt = new RecentMap(tracked)
+    this.dialAttempts = new RecentMap(tracked)
+    this.crawled = new RecentMap(tracked)
     this.o = {
       seedMode: options.seedMode ?? false,
       seeds: options.seeds ?? [],
@@ -82,14 +98,21 @@ export class PexReactor extends Reactor {
       crawlPeriod: options.crawlPeriod ?? 30_000,
       minTimeBetweenCrawls: options.minTimeBetweenCrawls ?? 120_000,
       seedDisconnectWaitPeriod: options.seedDisconnectWaitPeriod ?? 28 * 3600 * 1000,
+      seedRequestTimeout: options.seedRequestTimeout ?? 10_000,
       maxAttemptsToDial: options.maxAttemptsToDial ?? 16,
       banTime: options.banTime ?? DEFAULT_BAN_MS,
       dialBackoffUnit: options.dialBackoffUnit ?? 1000,
       startJitter: options.startJitter ?? true,
+      maxTracked: tracked,
       random: options.random ?? Math.random
     }
     this.onSeedUnusable = options.onSeedUnusable
     this.seedIds = new Set(this.o.seeds.map(s => s.replace(/^.*:\/\//, '').split('@')[0] ?? ''))
+  }
+
+  /** Entries in the reactor's bookkeeping maps (each bounded by maxTracked, or by the connected peers). */
+  get tracked (): { requestedAt: number, dialAttempts: number, crawled: number, received: number, connectedAt: number } {
+    return { requestedAt: this.requestedAt.size, dialAttempts: this.dialAttempts.size, crawled: this.crawled.size, received: this.received.size, connectedAt: this.connectedAt.size }
   }
 
   override start (): void {
@@ -117,6 +140,8 @@ export class PexReactor extends Reactor {
     this.stopped = true
     for (const t of this.timers) { clearTimeout(t); clearInterval(t) }
     this.timers = []
+    for (const t of this.graceTimers.values()) clearTimeout(t)
+    this.graceTimers.clear()
     await this.book.stop()
   }
 
@@ -128,13 +153,28 @@ export class PexReactor extends Reactor {
       // An inbound peer's self-reported address goes into the book, with itself as the source.
       const addr = peer.listenAddress
       if (addr !== undefined) this.book.addAddress(addr, addr)
+      if (this.o.seedMode && !peer.persistent && !peer.unconditional) this.startGrace(peer)
     }
+  }
+
+  /** Seed mode: hang up on an inbound peer that has not asked for addresses in time. */
+  private startGrace (peer: Peer): void {
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(peer.id)
+      if (this.received.has(peer.id) || this.switch.peers.get(peer.id) !== peer) return
+      this.stats.silentDropped++
+      this.switch.stopPeerForError(peer, new PexNoRequestError(peer.id, this.o.seedRequestTimeout))
+    }, this.o.seedRequestTimeout)
+    timer.unref()
+    this.graceTimers.set(peer.id, timer)
   }
 
   override removePeer (peer: Peer, _reason: RemoveReason): void {
     this.requestsSent.delete(peer.id)
     this.received.delete(peer.id)
     this.connectedAt.delete(peer.id)
+    clearTimeout(this.graceTimers.get(peer.id))
+    this.graceTimers.delete(peer.id)
   }
 
   override async receive ({ peer, message }: Envelope<PexMessage>): Promise<void> {
@@ -160,6 +200,8 @@ export class PexReactor extends Reactor {
       // Answer once, then hang up — after the answer is flushed (stopPeerGracefully).
       if (this.received.has(peer.id)) return
       this.received.set(peer.id, { count: 1, last: Date.now() })
+      clearTimeout(this.graceTimers.get(peer.id))
+      this.graceTimers.delete(peer.id)
       this.stats.requestsServed++
       await peer.send(PexChannel, { type: 'addrs', addrs: this.book.getSelectionWithBias(SELECTION_BIAS_SEED).map(toMessage) })
       await this.switch.stopPeerGracefully(peer)
