@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds cometbft-peer for the CometBFT lines named (default: all), in parallel, into bin/.
+#   ./build.sh            all lines          ./build.sh v0.34 v1.0    just those
+# One source for every line: what differs lives in compat_*.go behind build tags. v0.34 is the
+# module github.com/tendermint/tendermint, so its build sees the sources with their CometBFT import
+# paths rewritten (go build -overlay; the files in this folder are never modified).
+set -euo pipefail
+cd "$(dirname "$0")"
+export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+
+# line  modfile      binary               tags
+table='v0.34 go.v034.mod cometbft-peer-v034 cmt034
+v0.37 go.v037.mod cometbft-peer-v037 cmt037
+v0.38 go.mod cometbft-peer -
+v0.40 go.v040.mod cometbft-peer-v040 -
+v1.0 go.v1.mod cometbft-peer-v1 -'
+
+build_one () {
+  local line=$1 modfile=$2 binary=$3 tags=$4 overlay=()
+  if [ "$line" = v0.34 ]; then
+    local src="$PWD/bin/.v034-src"
+    rm -rf "$src" && mkdir -p "$src"
+    local json='{"Replace":{' sep=''
+    for f in *.go; do
+      sed -e 's#"github.com/cometbft/cometbft/#"github.com/tendermint/tendermint/#' \
+          -e 's#"github.com/cosmos/gogoproto/#"github.com/gogo/protobuf/#' "$f" > "$src/$f"
+      json+="$sep\"$PWD/$f\":\"$src/$f\""; sep=','
+    done
+    echo "$json}}" > "$src/overlay.json"
+    overlay=(-overlay "$src/overlay.json")
+  fi
+  go build -modfile "$modfile" ${tags:+$( [ "$tags" != - ] && echo "-tags $tags")} "${overlay[@]}" -o "bin/$binary" . \
+    || { echo "cometbft-peer: build for CometBFT $line failed" >&2; return 1; }
+}
+
+want=("$@")
+pids=()
+while read -r line modfile binary tags; do
+  if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " == *" $line "* ]]; then continue; fi
+  build_one "$line" "$modfile" "$binary" "$tags" & pids+=($!)
+done <<< "$table"
+status=0
+for p in "${pids[@]}"; do wait "$p" || status=1; done
+exit $status
