@@ -1,0 +1,84 @@
+/**
+ * The verification pool of a seed: addresses the crawler learns are dialed before they are served.
+ * Bounded (a fixed number of queued addresses, a fixed number of dials in flight) and rate-limited
+ * (dials started per second), so a flood of gossiped addresses costs a known amount of work and
+ * never turns the seed into a dialing cannon. What a dial proved is recorded by the book (markGood
+ * on a handshake, markAttempt on a failure); the pool only schedules.
+ */
+import createDebug from 'debug'
+import PQueue from 'p-queue'
+import type { NetAddress } from '@switchyard/p2p'
+
+const log = createDebug('switchyard:pex:verifier')
+
+export interface AddressVerifierOptions {
+  /** Dials one address: true when a handshake there proved its ID, false when it failed, undefined when skipped. */
+  dial: (addr: NetAddress) => Promise<boolean | undefined>
+  /** Dials in flight at once (default 8). */
+  concurrency?: number
+  /** Dials started per second at most (default 10). */
+  ratePerSecond?: number
+  /** Addresses waiting at most; beyond it new ones are dropped until there is room (default 4096). */
+  maxQueued?: number
+}
+
+export interface VerifierStats {
+  enqueued: number
+  /** Not queued because the queue was full (they stay in the book and are offered again later). */
+  dropped: number
+  reached: number
+  failed: number
+  /** Not dialed after all (already connected, or we are stopping). */
+  skipped: number
+}
+
+export class AddressVerifier {
+  readonly stats: VerifierStats = { enqueued: 0, dropped: 0, reached: 0, failed: 0, skipped: 0 }
+  private readonly queue: PQueue
+  private readonly pending = new Set<string>()
+  private readonly dial: (addr: NetAddress) => Promise<boolean | undefined>
+  private readonly maxQueued: number
+
+  constructor (options: AddressVerifierOptions) {
+    this.dial = options.dial
+    this.maxQueued = options.maxQueued ?? 4096
+    const rate = options.ratePerSecond ?? 10
+    if (!(rate > 0)) throw new RangeError('ratePerSecond must be positive')
+    // r per second: r starts per 1 s window, or below 1/s one start per 1/r s.
+    this.queue = new PQueue({ concurrency: options.concurrency ?? 8, intervalCap: rate >= 1 ? Math.round(rate) : 1, interval: rate >= 1 ? 1000 : 1000 / rate })
+  }
+
+  /** Addresses queued or being dialed. */
+  get size (): number { return this.pending.size }
+
+  get full (): boolean { return this.pending.size >= this.maxQueued }
+
+  /** Queues `addr` unless its ID is already queued or the pool is full; false when not queued. */
+  enqueue (addr: NetAddress): boolean {
+    if (this.pending.has(addr.id)) return false
+    if (this.pending.size >= this.maxQueued) { this.stats.dropped++; return false }
+    this.pending.add(addr.id)
+    this.stats.enqueued++
+    void this.queue.add(async () => {
+      try {
+        const ok = await this.dial(addr)
+        this.stats[ok === undefined ? 'skipped' : ok ? 'reached' : 'failed']++
+      } catch (err) {
+        this.stats.failed++
+        log('verifying %s: %s', addr.toString(), (err as Error).message)
+      } finally {
+        this.pending.delete(addr.id)
+      }
+    })
+    return true
+  }
+
+  /** Resolves when nothing is queued or in flight (for tests and benchmarks). */
+  async idle (): Promise<void> { await this.queue.onIdle() }
+
+  /** Drops everything queued; dials in flight finish (the Switch's stop aborts them). */
+  stop (): void {
+    this.queue.clear()
+    this.pending.clear()
+  }
+}
