@@ -367,6 +367,20 @@ export class PexReactor extends Reactor {
     return { ...c, served: this.stats.addrsServed, queued: this.verifier?.size ?? 0 }
   }
 
+  /** For /net_info: the counts, the pool's work, and how long ago verified addresses were last reached. */
+  verificationSummary (): Record<string, unknown> {
+    const now = Date.now()
+    const ages = this.book.entries().filter(ka => ka.lastReached > 0).map(ka => Math.max(0, Math.round((now - ka.lastReached) / 1000))).sort((x, y) => x - y)
+    return {
+      serve_verified_only: this.o.serveVerifiedOnly,
+      window_s: Math.round(this.o.verifiedWindow / 1000),
+      crawl_hold_s: Math.round(this.o.seedDisconnectWaitPeriod / 1000),
+      ...this.verificationStats(),
+      pool: this.verifier?.stats ?? null,
+      age_s: ages.length === 0 ? null : { newest: ages[0], median: ages[Math.floor(ages.length / 2)], oldest: ages[ages.length - 1] }
+    }
+  }
+
   /** Due for a (re)verification: never tried, failed and past its back-off, or reached over half a window ago. */
   private dueForVerification (ka: KnownAddress, now: number): boolean {
     if (ka.lastReached > 0 && ka.attempts === 0) return now - ka.lastReached >= this.o.verifiedWindow / 2

@@ -70,6 +70,11 @@ export function renderMetrics (s: MetricsSource): string {
   x.family('switchyard_pex_violations_total', 'counter', 'Peers punished, by violation.',
     [[{ violation: 'too_soon' }, st.tooSoon], [{ violation: 'unsolicited' }, st.unsolicited], [{ violation: 'invalid_address' }, st.invalid]])
   x.family('switchyard_pex_dials_total', 'counter', 'Dials made by PEX, and how many failed.', [[{ result: 'attempted' }, st.dials], [{ result: 'failed' }, st.dialFailures]])
+  const v = s.pex.verificationStats()
+  x.family('switchyard_seed_addresses', 'gauge', 'Book addresses: known, verified (ever reached by our handshake), fresh (reached within the window: what is served).',
+    [[{ state: 'known' }, v.known], [{ state: 'verified' }, v.verified], [{ state: 'fresh' }, v.fresh]])
+  x.family('switchyard_pex_addresses_served_total', 'counter', 'Addresses handed out in PEX answers.', [[{}, v.served]])
+  x.family('switchyard_seed_verification_queue', 'gauge', 'Addresses waiting for or in a verification dial.', [[{}, v.queued]])
   x.family('switchyard_uptime_seconds', 'gauge', 'Seconds since the seed started.', [[{}, Math.round((Date.now() - s.started) / 1000)]])
   return x.toString()
 }
@@ -116,7 +121,8 @@ export function netInfo (s: MetricsSource): unknown {
     handshakes: Object.fromEntries(s.counters.handshakes),
     rejections: Object.fromEntries(s.counters.rejections),
     refusals_by_reason: refusalsByReason(s.counters.rejections),
-    pex: s.pex.stats
+    pex: s.pex.stats,
+    verification: s.pex.verificationSummary()
   }
 }
 

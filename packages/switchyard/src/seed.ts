@@ -91,7 +91,15 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     },
     addressBook: book
   })
-  const pex = new PexReactor({ book, seedMode: true, seeds: cfg.p2p.seeds })
+  const pex = new PexReactor({
+    book,
+    seedMode: true,
+    seeds: cfg.p2p.seeds,
+    serveVerifiedOnly: cfg.p2p.seedServeVerifiedOnly,
+    verifiedWindow: cfg.p2p.seedVerifiedWindow,
+    seedDisconnectWaitPeriod: cfg.p2p.seedCrawlHold,
+    verifier: { ratePerSecond: Math.max(1, cfg.p2p.seedVerifyRate), concurrency: Math.max(1, cfg.p2p.seedVerifyConcurrency) }
+  })
   sw.addReactor('pex', pex)
 
   const counters: SeedCounters = { handshakes: new Map(), rejections: new Map() }
