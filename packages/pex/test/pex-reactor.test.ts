@@ -30,8 +30,9 @@ async function pexNetwork (size: number, opts: (i: number) => Partial<PexReactor
 
 describe('PEX reactor', () => {
   it('nodes that know only a seed learn each other through it; the seed answers, then hangs up', async () => {
-    // Node 0 is the seed; nodes 1 and 2 know only it.
-    const { net, books } = await pexNetwork(1, () => ({ seedMode: true, crawlPeriod: 60_000 }))
+    // Node 0 is the seed; nodes 1 and 2 know only it. It dials them back to verify them, and lets
+    // those crawled connections go after the (here short) crawl hold.
+    const { net, books } = await pexNetwork(1, () => ({ seedMode: true, crawlPeriod: 60_000, seedDisconnectWaitPeriod: 1000 }))
     const seed = net.node(0)
     const hangups: string[] = []
     seed.switch.on('peer:remove', (p: Peer, reason: RemoveReason) => { if (reason === undefined) hangups.push(p.id) })
