@@ -16,7 +16,8 @@ v0.40 go.v040.mod cometbft-peer-v040 -
 v1.0 go.v1.mod cometbft-peer-v1 -'
 
 build_one () {
-  local line=$1 modfile=$2 binary=$3 tags=$4 overlay=()
+  local line=$1 modfile=$2 binary=$3 tags=$4 overlay=() tagflags=()
+  [ "$tags" != - ] && tagflags=(-tags "$tags")
   if [ "$line" = v0.34 ]; then
     local src="$PWD/bin/.v034-src"
     rm -rf "$src" && mkdir -p "$src"
@@ -29,7 +30,7 @@ build_one () {
     echo "$json}}" > "$src/overlay.json"
     overlay=(-overlay "$src/overlay.json")
   fi
-  go build -modfile "$modfile" ${tags:+$( [ "$tags" != - ] && echo "-tags $tags")} "${overlay[@]}" -o "bin/$binary" . \
+  go build -modfile "$modfile" "${tagflags[@]}" "${overlay[@]}" -o "bin/$binary" . \
     || { echo "cometbft-peer: build for CometBFT $line failed" >&2; return 1; }
 }
 
