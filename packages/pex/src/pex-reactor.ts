@@ -11,8 +11,8 @@ import {
   NetAddress, Reactor, channel, type Envelope, type Peer, type RemoveReason
 } from '@switchyard/p2p'
 import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard/wire'
-import { DEFAULT_BAN_MS, type AddrBook, type KnownAddress } from './addr-book.js'
-import { AddressVerifier, type AddressVerifierOptions } from './verifier.js'
+import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
+import { AddressVerifier, reachedAges, type AddressVerifierOptions } from './verifier.js'
 import { PexInvalidAddressError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
 
 const log = createDebug('switchyard:pex:reactor')
@@ -187,7 +187,7 @@ export class PexReactor extends Reactor {
       if (this.received.has(peer.id)) return
       this.received.set(peer.id, { count: 1, last: Date.now() })
       this.stats.requestsServed++
-      const addrs = this.selectionToServe()
+      const addrs = this.selectionToServe(true)
       this.stats.addrsServed += addrs.length
       await peer.send(PexChannel, { type: 'addrs', addrs: addrs.map(toMessage) })
       await this.switch.stopPeerGracefully(peer)
@@ -204,7 +204,7 @@ export class PexReactor extends Reactor {
     r.last = now
     this.received.set(peer.id, r)
     this.stats.requestsServed++
-    const addrs = this.selectionToServe()
+    const addrs = this.selectionToServe(false)
     this.stats.addrsServed += addrs.length
     peer.trySend(PexChannel, { type: 'addrs', addrs: addrs.map(toMessage) })
   }
@@ -355,10 +355,10 @@ export class PexReactor extends Reactor {
     }
   }
 
-  /** What a PexRequest gets: verified addresses only when serveVerifiedOnly, else CometBFT's selection. */
-  private selectionToServe (): NetAddress[] {
+  /** What a PexRequest gets: verified addresses only when serveVerifiedOnly, else CometBFT's selections. */
+  private selectionToServe (seedAnswer: boolean): NetAddress[] {
     if (this.o.serveVerifiedOnly) return this.book.getVerifiedSelection(this.o.verifiedWindow)
-    return this.o.seedMode ? this.book.getSelectionWithBias(SELECTION_BIAS_SEED) : this.book.getSelection()
+    return seedAnswer ? this.book.getSelectionWithBias(SELECTION_BIAS_SEED) : this.book.getSelection()
   }
 
   /** Addresses known / ever reached / reached within the window, and how many answers served. */
@@ -369,39 +369,18 @@ export class PexReactor extends Reactor {
 
   /** For /net_info: the counts, the pool's work, and how long ago verified addresses were last reached. */
   verificationSummary (): Record<string, unknown> {
-    const now = Date.now()
-    const ages = this.book.entries().filter(ka => ka.lastReached > 0).map(ka => Math.max(0, Math.round((now - ka.lastReached) / 1000))).sort((x, y) => x - y)
     return {
       serve_verified_only: this.o.serveVerifiedOnly,
       window_s: Math.round(this.o.verifiedWindow / 1000),
       crawl_hold_s: Math.round(this.o.seedDisconnectWaitPeriod / 1000),
       ...this.verificationStats(),
       pool: this.verifier?.stats ?? null,
-      age_s: ages.length === 0 ? null : { newest: ages[0], median: ages[Math.floor(ages.length / 2)], oldest: ages[ages.length - 1] }
+      age_s: reachedAges(this.book.entries(), Date.now())
     }
   }
 
-  /** Due for a (re)verification: never tried, failed and past its back-off, or reached over half a window ago. */
-  private dueForVerification (ka: KnownAddress, now: number): boolean {
-    if (ka.lastReached > 0 && ka.attempts === 0) return now - ka.lastReached >= this.o.verifiedWindow / 2
-    if (ka.attempts === 0) return true
-    const backoff = Math.min(this.o.verifiedWindow, this.o.verifyRetryUnit * 2 ** Math.min(ka.attempts - 1, 20))
-    return now - ka.lastAttempt >= backoff
-  }
-
-  /** Offers the book's due addresses to the pool, in random order, until it is full. */
   private offerForVerification (): void {
-    const verifier = this.verifier!
-    const now = Date.now()
-    const all = this.book.entries()
-    for (let i = all.length - 1; i > 0; i--) {
-      const j = Math.floor(this.o.random() * (i + 1))
-      ;[all[i], all[j]] = [all[j]!, all[i]!]
-    }
-    for (const ka of all) {
-      if (verifier.full) break // the rest waits for the next round
-      if (this.dueForVerification(ka, now)) verifier.enqueue(ka.addr)
-    }
+    this.verifier!.offerDue(this.book.entries(), { now: Date.now(), windowMs: this.o.verifiedWindow, retryUnitMs: this.o.verifyRetryUnit, random: this.o.random })
   }
 
   /** One verification dial: a handshake there is the proof (the Switch calls book.markGood). */

@@ -8,6 +8,7 @@
 import createDebug from 'debug'
 import PQueue from 'p-queue'
 import type { NetAddress } from '@switchyard/p2p'
+import type { KnownAddress } from './addr-book.js'
 
 const log = createDebug('switchyard:pex:verifier')
 
@@ -73,6 +74,18 @@ export class AddressVerifier {
     return true
   }
 
+  /** Offers the due entries, in random order, until the pool is full (the rest waits for the next round). */
+  offerDue (entries: KnownAddress[], o: DueOptions & { random: () => number }): void {
+    for (let i = entries.length - 1; i > 0; i--) {
+      const j = Math.floor(o.random() * (i + 1))
+      ;[entries[i], entries[j]] = [entries[j]!, entries[i]!]
+    }
+    for (const ka of entries) {
+      if (this.full) break
+      if (dueForVerification(ka, o)) this.enqueue(ka.addr)
+    }
+  }
+
   /** Resolves when nothing is queued or in flight (for tests and benchmarks). */
   async idle (): Promise<void> { await this.queue.onIdle() }
 
@@ -81,4 +94,22 @@ export class AddressVerifier {
     this.queue.clear()
     this.pending.clear()
   }
+}
+
+export interface DueOptions { now: number, windowMs: number, retryUnitMs: number }
+
+/**
+ * Due for a (re)verification: never tried; reached, but over half a window ago; or failed and past
+ * its back-off (retryUnit, doubling per consecutive failure, capped at the window).
+ */
+export function dueForVerification (ka: KnownAddress, { now, windowMs, retryUnitMs }: DueOptions): boolean {
+  if (ka.attempts === 0) return ka.lastReached === 0 || now - ka.lastReached >= windowMs / 2
+  const backoff = Math.min(windowMs, retryUnitMs * 2 ** Math.min(ka.attempts - 1, 20))
+  return now - ka.lastAttempt >= backoff
+}
+
+/** Seconds since verified entries were last reached: newest, median, oldest (null when none). */
+export function reachedAges (entries: KnownAddress[], now: number): { newest: number, median: number, oldest: number } | null {
+  const ages = entries.filter(ka => ka.lastReached > 0).map(ka => Math.max(0, Math.round((now - ka.lastReached) / 1000))).sort((x, y) => x - y)
+  return ages.length === 0 ? null : { newest: ages[0]!, median: ages[Math.floor(ages.length / 2)]!, oldest: ages[ages.length - 1]! }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { NetAddress } from '@switchyard/p2p'
-import { AddrBook, AddressVerifier, BUCKET_TYPE_NEW, BUCKET_TYPE_OLD } from '@switchyard/pex'
+import { AddrBook, AddressVerifier, BUCKET_TYPE_NEW, BUCKET_TYPE_OLD, KnownAddress, dueForVerification, reachedAges } from '@switchyard/pex'
 import { waitFor } from '@switchyard/testing'
 
 const id = (): string => randomBytes(20).toString('hex')
@@ -98,6 +98,28 @@ describe('AddrBook verification', () => {
     expect(again.get(reached.id)!.lastReached).toBe(book.get(reached.id)!.lastReached)
     expect(again.get(failing.id)!.failures).toBe(2)
     expect(again.get(untouched.id)).toMatchObject({ lastReached: 0, failures: 0 })
+  })
+})
+
+describe('what is due for verification', () => {
+  it('never tried: due; reached: due after half a window; failed: back-off doubling up to the window', () => {
+    const o = { now: 10_000_000, windowMs: 3600_000, retryUnitMs: 30_000 }
+    const ka = new KnownAddress(addr(), addr())
+    ka.lastAttempt = o.now // set by addAddress; a new entry is still due
+    expect(dueForVerification(ka, o)).toBe(true)
+    ka.lastReached = o.now - 1_799_000
+    expect(dueForVerification(ka, o)).toBe(false)
+    ka.lastReached = o.now - 1_800_000
+    expect(dueForVerification(ka, o)).toBe(true)
+    for (const [attempts, wait] of [[1, 30_000], [2, 60_000], [3, 120_000], [8, 3600_000], [40, 3600_000]] as const) {
+      ka.attempts = attempts
+      ka.lastAttempt = o.now - wait + 1
+      expect(dueForVerification(ka, o)).toBe(false)
+      ka.lastAttempt = o.now - wait
+      expect(dueForVerification(ka, o)).toBe(true)
+    }
+    expect(reachedAges([ka], o.now)).toEqual({ newest: 1800, median: 1800, oldest: 1800 })
+    expect(reachedAges([new KnownAddress(addr(), addr())], o.now)).toBeNull()
   })
 })
 
