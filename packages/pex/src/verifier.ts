@@ -21,11 +21,16 @@ export interface AddressVerifierOptions {
   ratePerSecond?: number
   /** Addresses waiting at most; beyond it new ones are dropped until there is room (default 4096). */
   maxQueued?: number
+  /**
+   * Addresses of one IP queued or in flight at most (default 4), so that gossip naming many ports
+   * of one host cannot aim the seed's dials at it.
+   */
+  maxPerIp?: number
 }
 
 export interface VerifierStats {
   enqueued: number
-  /** Not queued because the queue was full (they stay in the book and are offered again later). */
+  /** Not queued because the queue, or that IP's share of it, was full (they stay in the book and are offered again later). */
   dropped: number
   reached: number
   failed: number
@@ -37,12 +42,15 @@ export class AddressVerifier {
   readonly stats: VerifierStats = { enqueued: 0, dropped: 0, reached: 0, failed: 0, skipped: 0 }
   private readonly queue: PQueue
   private readonly pending = new Set<string>()
+  private readonly perIp = new Map<string, number>()
+  private readonly maxPerIp: number
   private readonly dial: (addr: NetAddress) => Promise<boolean | undefined>
   private readonly maxQueued: number
 
   constructor (options: AddressVerifierOptions) {
     this.dial = options.dial
     this.maxQueued = options.maxQueued ?? 4096
+    this.maxPerIp = options.maxPerIp ?? 4
     const rate = options.ratePerSecond ?? 10
     if (!(rate > 0)) throw new RangeError('ratePerSecond must be positive')
     // r per second: r starts per 1 s window, or below 1/s one start per 1/r s.
@@ -57,8 +65,10 @@ export class AddressVerifier {
   /** Queues `addr` unless its ID is already queued or the pool is full; false when not queued. */
   enqueue (addr: NetAddress): boolean {
     if (this.pending.has(addr.id)) return false
-    if (this.pending.size >= this.maxQueued) { this.stats.dropped++; return false }
+    const ofIp = this.perIp.get(addr.ip) ?? 0
+    if (this.pending.size >= this.maxQueued || ofIp >= this.maxPerIp) { this.stats.dropped++; return false }
     this.pending.add(addr.id)
+    this.perIp.set(addr.ip, ofIp + 1)
     this.stats.enqueued++
     void this.queue.add(async () => {
       try {
@@ -69,6 +79,9 @@ export class AddressVerifier {
         log('verifying %s: %s', addr.toString(), (err as Error).message)
       } finally {
         this.pending.delete(addr.id)
+        const left = (this.perIp.get(addr.ip) ?? 1) - 1
+        if (left > 0) this.perIp.set(addr.ip, left)
+        else this.perIp.delete(addr.ip)
       }
     })
     return true
@@ -93,6 +106,7 @@ export class AddressVerifier {
   stop (): void {
     this.queue.clear()
     this.pending.clear()
+    this.perIp.clear()
   }
 }
 

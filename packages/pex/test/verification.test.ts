@@ -159,6 +159,21 @@ describe('AddressVerifier', () => {
     await v.idle()
   })
 
+  it('holds at most maxPerIp addresses of one IP at a time', async () => {
+    const release: Array<() => void> = []
+    const v = new AddressVerifier({ maxPerIp: 2, dial: async () => { await new Promise<void>(resolve => release.push(resolve)); return false } })
+    const host = (port: number): NetAddress => new NetAddress(id(), '5.5.5.5', port)
+    expect([host(1), host(2), host(3), host(4)].map(a => v.enqueue(a))).toEqual([true, true, false, false])
+    expect(v.enqueue(addr())).toBe(true) // another IP still gets in
+    await waitFor(() => release.length === 3, { what: 'three dials in flight' })
+    release.splice(0).forEach(r => { r() })
+    await v.idle()
+    expect(v.enqueue(host(5))).toBe(true) // room again once those finished
+    await waitFor(() => release.length === 1, { what: 'the dial' })
+    release.splice(0).forEach(r => { r() })
+    await v.idle()
+  })
+
   it('starts at most ratePerSecond dials per second', async () => {
     const starts: number[] = []
     const v = new AddressVerifier({ concurrency: 100, ratePerSecond: 4, dial: async () => { starts.push(performance.now()); return false } })
