@@ -11,7 +11,7 @@
 // The echo reactor sends every message it receives on its channel back to the sender, unchanged.
 //
 // One source, one build per CometBFT line (build.sh): go.mod pins v0.38.x, go.v1.mod v1.0.x, go.v040.mod
-// v0.40.x, go.v037.mod v0.37.x, go.v034.mod v0.34.x. What differs between lines lives in compat_*.go.
+// v0.40.x, go.v037.mod v0.37.x, go.v034.mod v0.34.x. Send through sendTo() (compat_send*.go); see README.
 package main
 
 import (
@@ -106,8 +106,7 @@ func (r *echoReactor) GetChannels() []*conn.ChannelDescriptor {
 	}}
 }
 
-// handle is called by Receive (v0.38+) or ReceiveEnvelope (v0.34, v0.37); see compat_*.go.
-func (r *echoReactor) handle(e p2p.Envelope) {
+func (r *echoReactor) Receive(e p2p.Envelope) {
 	data := e.Message.(*rawMsg).data
 	r.mtx.Lock()
 	sink := r.sink
