@@ -3,10 +3,11 @@
  * (so sealing and opening share the machine's cores). Prints one JSON line per measurement and run,
  * then a table of medians and of ratios to the raw-socket and js-libp2p baselines from this run.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft] [--aead sodium-native|node:crypto]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft,priority] [--aead sodium-native|node:crypto]
  */
 import net from 'node:net'
 import os from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { availableAeads, createAead, type AeadName } from '@switchyard/conn'
 import { NodeKey, makeNodeInfo, upgradeToPeer } from '@switchyard/p2p'
 import { kindName, link, type Kind } from './links.js'
@@ -14,13 +15,14 @@ import { pairThroughput } from './pair.js'
 import { dialFromWorker } from './dialers.js'
 import { bookBench, convergenceBench } from './pex.js'
 import { interopAvailable, interopBench } from './interop.js'
+import { priorityBench } from './priority.js'
 import { bulk, echoRtt, median, messageRate } from './measures.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft').split(','))
+const ONLY = new Set(arg('--only', 'raw,mconn,secret,libp2p,aead,handshake,book,pex,cometbft,priority').split(','))
 const MiB = 1024 * 1024
 const aeads = availableAeads().filter(a => arg('--aead', a) === a)
 
@@ -135,6 +137,12 @@ async function main (): Promise<void> {
           record({ name: `vs CometBFT: ${f.pair}`, other: { bulkMBs: f.bulkMBs ?? NaN, msgsPerSec: f.msgsPerSec ?? NaN, rttP50us: f.rttP50us ?? NaN, rttP99us: f.rttP99us ?? NaN } })
         }
       }
+    }
+  }
+  if (ONLY.has('priority')) {
+    // Urgent messages and pings while a low-priority channel saturates the link (priority.ts).
+    for (const s of await priorityBench({ runs: RUNS, warmupMs: 500, measureMs: QUICK ? 2000 : 5000, resultsDir: fileURLToPath(new URL('../results/', import.meta.url)) })) {
+      record({ name: `priority under load → ${s.receiver}`, other: { urgentP99IdleMs: s.idleUrgentP99ms, urgentP99PacedMs: s.pacedUrgentP99ms, urgentP99UnpacedMs: s.unpacedUrgentP99ms, pingP99IdleMs: s.idlePingP99ms, pingP99PacedMs: s.pacedPingP99ms, pingP99UnpacedMs: s.unpacedPingP99ms, bulkPacedMBs: s.pacedBulkMBs, bulkUnpacedMBs: s.unpacedBulkMBs, senderLoopP99PacedMs: s.pacedSenderLoopP99ms, urgentVsIdle: s.urgentP99VsIdle, pingVsIdle: s.pingP99VsIdle, bulkVsUnpaced: s.bulkVsUnpaced, errors: s.errors } })
     }
   }
   if (ONLY.has('book')) {

@@ -5,6 +5,7 @@ go 1.22.11
 require (
 	github.com/cometbft/cometbft v0.37.18
 	github.com/cosmos/gogoproto v1.7.0
+	golang.org/x/sys v0.28.0
 )
 
 require (
@@ -26,6 +27,5 @@ require (
 	github.com/prometheus/procfs v0.15.1 // indirect
 	golang.org/x/crypto v0.31.0 // indirect
 	golang.org/x/net v0.33.0 // indirect
-	golang.org/x/sys v0.28.0 // indirect
 	google.golang.org/protobuf v1.36.1 // indirect
 )

@@ -257,6 +257,10 @@ func main() {
 	if *usePex {
 		channels = append(channels, pex.PexChannel)
 	}
+	prio := newPrioSinkFromFlags() // nil unless -prio-sink (prio_sink.go)
+	if prio != nil {
+		channels = append(channels, prio.high, prio.low)
+	}
 
 	nodeInfo := p2p.DefaultNodeInfo{
 		ProtocolVersion: p2p.NewProtocolVersion(*p2pVersion, 11, 0),
@@ -287,6 +291,9 @@ func main() {
 	sw.SetNodeInfo(nodeInfo)
 	sw.SetNodeKey(nodeKey)
 	sw.AddReactor("MONITOR", newMonitor())
+	if prio != nil {
+		sw.AddReactor("PRIO", prio)
+	}
 	if echo != nil {
 		echo.SetLogger(logger.With("module", "echo"))
 		sw.AddReactor("ECHO", echo)

@@ -22,6 +22,7 @@ import {
   ChannelMessageTooLargeError, ConnectionClosedError, PongTimeoutError, StreamError, UnknownChannelError
 } from './errors.js'
 import { RateLimiter } from './rate-limiter.js'
+import { SendPacer, type SendPacerOptions, type SendPacerStatus } from './send-pacer.js'
 
 const log = createDebug('switchyard:conn:mconn')
 const logError = createDebug('switchyard:conn:mconn:error')
@@ -44,6 +45,12 @@ export interface MConnectionOptions {
   sendTimeout?: number
   /** Most send() calls waiting for room per channel; beyond that send() resolves false at once. */
   maxPendingSends?: number
+  /**
+   * Delay-based send pacing (send-pacer.ts): keeps the bytes queued below this connection near a
+   * few ms of sending, so priorities hold while a channel saturates the link. On by default;
+   * `false` turns it off (whatever the stream accepts is written at once).
+   */
+  pacing?: boolean | SendPacerOptions
 }
 
 export interface ChannelStatus {
@@ -69,6 +76,8 @@ export interface MConnectionStatus {
   recvRate: number
   pingsSent: number
   pongsReceived: number
+  /** The pacer's state; undefined when pacing is off. */
+  pacing: SendPacerStatus | undefined
   channels: ChannelStatus[]
 }
 
@@ -98,7 +107,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private readonly decoder: LengthDelimitedDecoder
   private readonly sendLimiter: RateLimiter
   private readonly recvLimiter: RateLimiter
-  private readonly opts: Required<Omit<MConnectionOptions, 'channels'>>
+  private readonly opts: Required<Omit<MConnectionOptions, 'channels' | 'pacing'>>
+  private readonly pacer: SendPacer | undefined
   private readonly started = performance.now()
 
   private writeScheduled = false
@@ -125,6 +135,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
 
   private pingWaiters: Array<(rttMs: number) => void> = []
   private pingSentAt = 0
+  /** A ping is on its way: peers may answer two pings with one pong, so we never send a second. */
+  private pingInFlight = false
   private pausedByUser = false
   private pausedByLimiter = false
   private heldChunk: Uint8Array | undefined
@@ -152,6 +164,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     if (opts.maxPacketMsgPayloadSize < 1) throw new RangeError('MConnection option maxPacketMsgPayloadSize must be >= 1')
     if (opts.pongTimeout >= opts.pingInterval) throw new RangeError(`MConnection option pongTimeout (${opts.pongTimeout}) must be less than pingInterval (${opts.pingInterval})`)
     this.opts = opts
+    const pacing = options.pacing ?? true
+    this.pacer = pacing === false ? undefined : new SendPacer(pacing === true ? {} : pacing)
     this.channels = options.channels.map(d => new ChannelState(resolveChannel(d)))
     for (const ch of this.channels) {
       if (this.byId.has(ch.desc.id)) throw new RangeError(`duplicate channel id ${ch.desc.id}`)
@@ -333,6 +347,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       recvRate: this.recvRate,
       pingsSent: this.pingsSent,
       pongsReceived: this.pongsReceived,
+      pacing: this.pacer?.status(this.bytesSent),
       channels: this.channels.map(c => ({
         id: c.desc.id,
         priority: c.desc.priority,
@@ -396,7 +411,17 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       this.limitTimer = setTimeout(() => this.scheduleWrite(), this.sendLimiter.waitMs())
       return
     }
-    const cap = Math.min(this.opts.maxWriteBytes, budget)
+    if (this.pingInFlight) this.pendingPing = false // its pong answers for this one too
+    let paced = Infinity
+    if (this.pacer !== undefined) {
+      paced = this.pacer.allowance(this.bytesSent)
+      if (this.pendingMessages > 0 && !this.pingInFlight && this.pacer.wantsProbe(this.bytesSent)) this.pendingPing = true
+      if (paced <= 0 && this.pendingMessages > 0) this.pacer.limited()
+      // Only data is waiting: the pong that reopens the window schedules the next write.
+      if (paced <= 0 && !this.pendingPing && !this.pendingPong) return
+    }
+    const cap = Math.max(0, Math.min(this.opts.maxWriteBytes, budget, paced))
+    const pinging = this.pendingPing
     // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
     const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
     const size = Math.ceil(Math.min(this.pendingBytesTotal + 16 * packets, cap + this.maxPacketSize + 16)) + 6
@@ -405,6 +430,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     if (this.pendingPong) { buf.set(PONG_BYTES, pos); pos += PONG_BYTES.length; this.pendingPong = false }
     if (this.pendingPing) { buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
     let dataBytes = 0
+    if (pinging) { this.pingInFlight = true; this.pacer?.pingSent(this.bytesSent + pos, this.pingSentAt) }
     while (dataBytes < cap) {
       const ch = this.pickChannel()
       if (ch === undefined) break
@@ -533,9 +559,15 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       clearTimeout(this.pongTimer)
       this.pongTimer = undefined
       this.pongsReceived++
+      this.pingInFlight = false
+      const now = performance.now()
       if (this.pingWaiters.length > 0) {
-        const rtt = performance.now() - this.pingSentAt
+        const rtt = now - this.pingSentAt
         for (const w of this.pingWaiters.splice(0)) w(rtt)
+      }
+      if (this.pacer !== undefined) {
+        this.pacer.pongReceived(now)
+        if (this.pendingMessages > 0 || this.pendingPing) this.scheduleWrite()
       }
       return true
     }

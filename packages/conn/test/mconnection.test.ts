@@ -117,8 +117,11 @@ describe('MConnection over loopback TCP', () => {
       read () {},
       write (chunk: Buffer, _enc, cb) { writes.push(chunk); setImmediate(cb) }
     })
+    // The recorder never answers pings, so pacing would hold the bulk after one window: this test
+    // is about the scheduler's order alone (send-pacer.test.ts covers pacing).
     const conn = new MConnection(recorder, {
-      channels: [{ id: 0x01, priority: 1, sendQueueCapacity: 1000 }, { id: 0x02, priority: 10, sendQueueCapacity: 10 }]
+      channels: [{ id: 0x01, priority: 1, sendQueueCapacity: 1000 }, { id: 0x02, priority: 10, sendQueueCapacity: 10 }],
+      pacing: false
     })
     open.push(conn)
     for (let i = 0; i < 400; i++) conn.trySend(0x01, patternBytes(4096, i))
