@@ -18,7 +18,7 @@ export interface Side {
 
 export interface Link { a: Side, b: Side, close: () => Promise<void> }
 
-export type Kind = 'raw' | 'mconn' | 'secret:sodium-native' | 'secret:node:crypto' | 'libp2p'
+export type Kind = 'raw' | 'mconn' | 'secret:native' | 'secret:sodium-native' | 'secret:node:crypto' | 'libp2p' | 'hyperswarm'
 
 export interface Listener { addr: string, accepted: Promise<Side>, close: () => Promise<void> }
 
@@ -27,6 +27,7 @@ export function kindName (kind: Kind): string {
     case 'raw': return 'raw net socket'
     case 'mconn': return 'MConnection plaintext'
     case 'libp2p': return 'js-libp2p tcp+noise+yamux'
+    case 'hyperswarm': return 'Hyperswarm secret-stream+protomux'
     default: return `MConnection encrypted (${kind.slice('secret:'.length)})`
   }
 }
@@ -57,10 +58,11 @@ function mconnSide (m: MConnection): Side {
   }
 }
 
-async function upgradeSocket (kind: Kind, s: net.Socket): Promise<Side> {
+async function upgradeSocket (kind: Kind, s: net.Socket, initiator: boolean): Promise<Side> {
   s.setNoDelay(true)
   if (kind === 'raw') return socketSide(s)
   if (kind === 'mconn') return mconnSide(new MConnection(s, { channels }))
+  if (kind === 'hyperswarm') return await hyperswarmSide(s, initiator)
   const aead = kind.slice('secret:'.length) as AeadName
   const conn = await secretHandshake(s, NodeKey.generate(), { aead })
   return mconnSide(new MConnection(conn, { channels }))
@@ -72,7 +74,7 @@ export async function listen (kind: Kind): Promise<Listener> {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const accepted = new Promise<Side>((resolve, reject) => {
-    server.once('connection', s => { upgradeSocket(kind, s).then(resolve, reject) })
+    server.once('connection', s => { upgradeSocket(kind, s, false).then(resolve, reject) })
   })
   return { addr: String((server.address() as net.AddressInfo).port), accepted, close: async () => { server.close() } }
 }
@@ -81,7 +83,7 @@ export async function dial (kind: Kind, addr: string): Promise<Side> {
   if (kind === 'libp2p') return await libp2pDial(addr)
   const s = net.connect(Number(addr), '127.0.0.1')
   await once(s, 'connect')
-  return await upgradeSocket(kind, s)
+  return await upgradeSocket(kind, s, true)
 }
 
 /** Both ends in this thread. */
@@ -145,4 +147,41 @@ async function libp2pDial (addr: string): Promise<Side> {
   const { multiaddr } = await import('@multiformats/multiaddr')
   const stream = await node.dialProtocol(multiaddr(addr), PROTOCOL)
   return streamSide(stream, node)
+}
+
+// ---- Hyperswarm: @hyperswarm/secret-stream (Noise + libsodium secretstream) + protomux, one channel ----
+
+/** protomux's raw bytes encoding (compact-encoding's c.raw), written out to avoid a dependency. */
+const rawEncoding = {
+  preencode (state: { end: number }, m: Uint8Array) { state.end += m.length },
+  encode (state: { buffer: Uint8Array, start: number }, m: Uint8Array) { state.buffer.set(m, state.start); state.start += m.length },
+  decode (state: { buffer: Uint8Array, start: number, end: number }) { const b = state.buffer.subarray(state.start, state.end); state.start = state.end; return b }
+}
+
+async function hyperswarmSide (s: net.Socket, initiator: boolean): Promise<Side> {
+  const { default: SecretStream } = await import('@hyperswarm/secret-stream') as { default: any }
+  const { default: Protomux } = await import('protomux') as { default: any }
+  const stream = new SecretStream(initiator, s)
+  if (await stream.opened === false) throw new Error('secret-stream handshake failed')
+  const mux = Protomux.from(stream)
+  let receive: (d: Uint8Array) => void = () => {}
+  const open = (): any => {
+    const channel = mux.createChannel({ protocol: 'switchyard-bench' })
+    const message = channel.addMessage({ encoding: rawEncoding, onmessage: (d: Uint8Array) => receive(d) })
+    channel.open()
+    return message
+  }
+  let message: any
+  if (initiator) {
+    message = open()
+  } else {
+    // protomux refuses a channel the other side opens first unless a pair handler accepts it.
+    message = await new Promise(resolve => { mux.pair({ protocol: 'switchyard-bench' }, () => resolve(open())) })
+  }
+  return {
+    send: data => message.send(data) as boolean,
+    drained: async () => { await once(stream, 'drain') },
+    onReceive: cb => { receive = cb },
+    close: async () => { stream.destroy() }
+  }
 }

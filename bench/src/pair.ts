@@ -1,44 +1,83 @@
 /**
- * Throughput with the receiver in a worker thread, so sender and receiver each have a core (the
- * machine has two). The worker listens, reports its address, counts bytes, and reports when it has
- * `total`; the main thread dials and sends.
+ * Process-pair measures: the receiver (or echoer) runs in a child process (receiver.ts) and this
+ * process dials and sends. Every bulk and message-rate run is verified byte for byte at the
+ * receiver; a run that lost or changed a byte throws.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { dial, listen, type Kind } from './links.js'
-import type { Throughput } from './measures.js'
+import { dial, type Kind, type Side } from './links.js'
+import { pattern, periodFor } from './pattern.js'
+import type { ReceiverDone, ReceiverJob } from './receiver.js'
 
-interface Job { kind: Kind, total: number }
+export interface Throughput { mbPerSec: number, msgsPerSec: number, seconds: number, senderCpuMs: number, receiverCpuMs: number }
+export interface Rtt { p50us: number, p99us: number }
 
-export async function pairThroughput (kind: Kind, size: number, total: number): Promise<Throughput> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { kind, total } satisfies Job })
+function timeout<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([p, new Promise<T>((_r, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms) })])
+    .finally(() => clearTimeout(timer))
+}
+
+async function start (job: ReceiverJob): Promise<{ child: ChildProcess, side: Side }> {
+  const child = fork(new URL('./receiver.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  child.send(job)
+  const [ready] = await timeout(once(child, 'message'), 30_000, 'receiver start') as [{ addr: string }]
+  const side = await dial(job.kind, ready.addr)
+  return { child, side }
+}
+
+async function stop (child: ChildProcess, side: Side): Promise<void> {
+  await side.close().catch(() => {})
+  child.kill()
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit')
+}
+
+/** Sends `total` bytes as `size`-byte messages; time until the child has verified all of them. */
+export async function pairSend (kind: Kind, size: number, total: number, seed = 7): Promise<Throughput> {
+  const { child, side } = await start({ kind, mode: 'sink', size, total, seed })
   try {
-    const [ready] = await once(worker, 'message') as [{ addr: string }]
-    const side = await dial(kind, ready.addr)
-    const done = once(worker, 'message')
-    const msg = new Uint8Array(size).fill(0xab)
+    const stream = pattern(periodFor(size), seed)
+    const done = timeout(once(child, 'message'), 300_000, `${kind} ${size}-byte run`)
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
+    let at = 0
     for (let sent = 0; sent < total; sent += size) {
-      if (!side.send(msg)) await side.drained()
+      // Views of the pattern: each message's bytes are what the receiver expects at that offset.
+      if (!side.send(stream.subarray(at, at + size))) await side.drained()
+      at += size
+      if (at === stream.length) at = 0
     }
-    await done
+    const [r] = await done as [ReceiverDone]
     const seconds = (performance.now() - t0) / 1000
-    await side.close()
-    return { mbPerSec: total / seconds / 1e6, seconds }
+    const cpu = process.cpuUsage(cpu0)
+    if (r.received !== total || r.mismatches !== 0) throw new Error(`${kind}: receiver got ${r.received} of ${total} bytes with ${r.mismatches} mismatching chunks`)
+    return { mbPerSec: total / seconds / 1e6, msgsPerSec: total / size / seconds, seconds, senderCpuMs: (cpu.user + cpu.system) / 1000, receiverCpuMs: r.cpuMs }
   } finally {
-    await worker.terminate()
+    await stop(child, side)
   }
 }
 
-if (!isMainThread && parentPort !== null) {
-  const { kind, total } = workerData as Job
-  const port = parentPort
-  const l = await listen(kind)
-  port.postMessage({ addr: l.addr })
-  const side = await l.accepted
-  let received = 0
-  side.onReceive(d => {
-    received += d.length
-    if (received >= total) { port.postMessage({ done: true }); received = -Infinity }
-  })
+/** Round trips of `size` bytes to an echoing child, one at a time. */
+export async function pairRtt (kind: Kind, size: number, iterations: number): Promise<Rtt> {
+  const { child, side } = await start({ kind, mode: 'echo', size, total: 0, seed: 1 })
+  try {
+    let got = 0
+    let wake: (() => void) | undefined
+    side.onReceive(d => { got += d.length; if (got >= size) wake?.() })
+    const msg = new Uint8Array(size).fill(0x5a)
+    const samples: number[] = []
+    for (let i = 0; i < iterations + 50; i++) {
+      got = 0
+      const back = new Promise<void>(resolve => { wake = resolve })
+      const t0 = performance.now()
+      side.send(msg)
+      await timeout(back, 10_000, 'echo')
+      if (i >= 50) samples.push((performance.now() - t0) * 1000) // the first 50 warm up
+    }
+    samples.sort((x, y) => x - y)
+    const q = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!
+    return { p50us: q(0.5), p99us: q(0.99) }
+  } finally {
+    await stop(child, side)
+  }
 }

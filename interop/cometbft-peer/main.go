@@ -60,7 +60,11 @@ func (l jsonLogger) line(level, msg string, keyvals []interface{}) {
 	}
 	emit(map[string]interface{}{"event": "log", "level": level, "msg": msg, "kv": kv})
 }
-func (l jsonLogger) Debug(msg string, kv ...interface{}) { l.line("debug", msg, kv) }
+func (l jsonLogger) Debug(msg string, kv ...interface{}) {
+	if *logDebug {
+		l.line("debug", msg, kv)
+	}
+}
 func (l jsonLogger) Info(msg string, kv ...interface{})  { l.line("info", msg, kv) }
 func (l jsonLogger) Error(msg string, kv ...interface{}) { l.line("error", msg, kv) }
 func (l jsonLogger) Warn(msg string, kv ...interface{})  { l.line("warn", msg, kv) } // v0.39+ loggers

@@ -32,6 +32,21 @@ export class ConnectionClosedError extends SwitchyardError {
   }
 }
 
+/**
+ * The reason reported when a peer ends the connection normally (EOF or close). One shared, frozen
+ * instance without a stack: the normal end of every connection would otherwise build an Error and
+ * capture a stack trace nobody reads (it showed in the listener's handshake-rate profile).
+ */
+export const PEER_CLOSED: ConnectionClosedError = (() => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return Object.freeze(new ConnectionClosedError())
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+})()
+
 /** The underlying stream failed (reset, write after end, …); the cause holds the system error. */
 export class StreamError extends SwitchyardError {
   constructor (cause: unknown) {

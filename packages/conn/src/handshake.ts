@@ -30,6 +30,12 @@ export interface SecretHandshakeOptions {
   /** Milliseconds for the whole handshake (default 3000, what CometBFT peers give us). */
   timeout?: number
   aead?: AeadName
+  /**
+   * Bytes to send through the encrypted channel right after our AuthSigMessage, in the same frame
+   * and socket write (the NodeInfo the upgrade sends next): one write and one frame fewer per
+   * handshake. They leave before the peer's signature is checked, so they must not be secret.
+   */
+  followedBy?: Uint8Array
   /** For test vectors only: a fixed X25519 ephemeral private key instead of a fresh one. */
   ephemeralPrivateKey?: Uint8Array
 }
@@ -168,7 +174,8 @@ export async function secretHandshake (
       // 9–10. Exchange AuthSigMessages inside the encrypted channel, concurrently, and check theirs.
       stage = 'authentication'
       const authReader = new DelimitedReader(secret)
-      secret.write(encodeDelimited(encodeAuthSigMessage(identity.publicKey, signature)))
+      const authSig = encodeDelimited(encodeAuthSigMessage(identity.publicKey, signature))
+      secret.write(options.followedBy !== undefined ? Buffer.concat([authSig, options.followedBy]) : authSig)
       const auth = decodeAuthSigMessage(await authReader.read(MAX_AUTH_SIG_MSG, 'AuthSigMessage'))
       authReader.release()
       if (auth.keyType !== 'ed25519') throw new UnsupportedKeyTypeError(auth.keyType)

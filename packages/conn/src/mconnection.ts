@@ -15,13 +15,14 @@ import type { Duplex } from 'node:stream'
 import createDebug from 'debug'
 import {
   LengthDelimitedDecoder, PING_BYTES, PONG_BYTES, SwitchyardError, decodePacket,
-  delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg
+  delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg, writeDelimitedPacketMsgHeader
 } from '@switchyard/wire'
 import { ChannelState, resolveChannel, type ChannelDescriptor } from './channel.js'
 import {
-  ChannelMessageTooLargeError, ConnectionClosedError, PongTimeoutError, StreamError, UnknownChannelError
+  ChannelMessageTooLargeError, ConnectionClosedError, PEER_CLOSED, PongTimeoutError, StreamError, UnknownChannelError
 } from './errors.js'
 import { RateLimiter } from './rate-limiter.js'
+import { copyFramed, isFramedWriter, type FramedWriter } from './frame-layout.js'
 import { SendPacer, type SendPacerOptions, type SendPacerStatus } from './send-pacer.js'
 
 const log = createDebug('switchyard:conn:mconn')
@@ -110,6 +111,9 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private readonly opts: Required<Omit<MConnectionOptions, 'channels' | 'pacing'>>
   private readonly pacer: SendPacer | undefined
   private readonly started = performance.now()
+  /** Set when the stream seals frames itself: packets are then encoded straight into frame layout. */
+  private readonly framed: FramedWriter | undefined
+  private readonly header = new Uint8Array(32)
 
   private writeScheduled = false
   private blocked = false
@@ -147,6 +151,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   constructor (stream: Duplex, options: MConnectionOptions) {
     super()
     this.stream = stream
+    this.framed = isFramedWriter(stream) ? stream : undefined
     const opts = {
       maxPacketMsgPayloadSize: options.maxPacketMsgPayloadSize ?? 1024,
       sendRate: options.sendRate ?? 0,
@@ -425,10 +430,12 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
     const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
     const size = Math.ceil(Math.min(this.pendingBytesTotal + 16 * packets, cap + this.maxPacketSize + 16)) + 6
-    const buf = Buffer.allocUnsafe(size)
+    // Over a SecretConnection the batch is laid out as its frames (pos counts stream bytes).
+    const framed = this.framed
+    const buf = framed !== undefined ? framed.framedBuffer(size) : Buffer.allocUnsafe(size)
     let pos = 0
-    if (this.pendingPong) { buf.set(PONG_BYTES, pos); pos += PONG_BYTES.length; this.pendingPong = false }
-    if (this.pendingPing) { buf.set(PING_BYTES, pos); pos += PING_BYTES.length; this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
+    if (this.pendingPong) { pos = this.put(buf, pos, PONG_BYTES); this.pendingPong = false }
+    if (this.pendingPing) { pos = this.put(buf, pos, PING_BYTES); this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
     let dataBytes = 0
     if (pinging) { this.pingInFlight = true; this.pacer?.pingSent(this.bytesSent + pos, this.pingSentAt) }
     while (dataBytes < cap) {
@@ -439,9 +446,14 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       const end = Math.min(msg.length, start + this.maxPayload)
       const eof = end === msg.length
       // A waiter promoted by next() may bring bytes the size estimate did not include.
-      if (pos + delimitedPacketMsgSize(ch.desc.id, eof, end - start) > buf.length) break
+      if (pos + delimitedPacketMsgSize(ch.desc.id, eof, end - start) > size) break
       const before = pos
-      pos = writeDelimitedPacketMsg(buf, pos, ch.desc.id, eof, msg, start, end)
+      if (framed !== undefined) {
+        pos = copyFramed(buf, pos, this.header, 0, writeDelimitedPacketMsgHeader(this.header, 0, ch.desc.id, eof, end - start))
+        pos = copyFramed(buf, pos, msg, start, end)
+      } else {
+        pos = writeDelimitedPacketMsg(buf, pos, ch.desc.id, eof, msg, start, end)
+      }
       const n = pos - before
       dataBytes += n
       ch.recentlySent += n
@@ -462,11 +474,18 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       this.sendLimiter.spend(dataBytes)
       this.bytesSent += pos
       this.statsBytesSent += pos
-      const ok = this.stream.write(pos === buf.length ? buf : buf.subarray(0, pos))
+      const ok = framed !== undefined ? framed.writeFramed(buf, pos) : this.stream.write(pos === buf.length ? buf : buf.subarray(0, pos))
       if (!ok) { this.blocked = true; return }
     }
     if (this.pendingMessages > 0 || this.pendingPing || this.pendingPong) this.scheduleWrite()
     else this.checkFlushed()
+  }
+
+  /** Copies a ping or pong into the batch. */
+  private put (buf: Buffer, pos: number, bytes: Uint8Array): number {
+    if (this.framed !== undefined) return copyFramed(buf, pos, bytes, 0, bytes.length)
+    buf.set(bytes, pos)
+    return pos + bytes.length
   }
 
   private checkFlushed (): void {
@@ -600,7 +619,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   }
 
   private readonly onEnd = (): void => {
-    this.close(this.stopping ? undefined : new ConnectionClosedError())
+    this.close(this.stopping ? undefined : PEER_CLOSED)
   }
 
   private readonly onStreamError = (err: Error): void => {
@@ -609,6 +628,6 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   }
 
   private readonly onStreamClose = (): void => {
-    this.close(this.stopping ? undefined : new ConnectionClosedError('the connection closed'))
+    this.close(this.stopping ? undefined : PEER_CLOSED)
   }
 }

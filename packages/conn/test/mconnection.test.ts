@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Duplex, PassThrough } from 'node:stream'
 import type net from 'node:net'
 import fc from 'fast-check'
-import { MConnection, type ChannelDescriptor, type MConnectionOptions } from '@switchyard/conn'
+import { MConnection, PEER_CLOSED, type ChannelDescriptor, type MConnectionOptions } from '@switchyard/conn'
 import { encodeDelimitedPacketMsg, encodeUvarint, decodePacket, LengthDelimitedDecoder, protoTypes } from '@switchyard/wire'
 import { collectMessages, nextEvent, patternBytes, socketPair, waitFor } from '../../../test/helpers.js'
 import { hex, readVector, toHex } from '../../../test/vectors.js'
@@ -217,11 +217,16 @@ describe('MConnection over loopback TCP', () => {
     expect(got.map(m => m.data.length)).toEqual([1000])
   })
 
-  it('reports the peer closing as ERR_CONNECTION_CLOSED', async () => {
+  it('reports the peer closing as ERR_CONNECTION_CLOSED, with the shared stackless reason (no Error built per close)', async () => {
     const [conn, raw] = await facingRaw(three)
     raw.end()
     const [err] = await nextEvent<[Error]>(conn, 'close')
     expect(err).toMatchObject({ code: 'ERR_CONNECTION_CLOSED' })
+    expect(err).toBe(PEER_CLOSED)
+    const [conn2, raw2] = await facingRaw(three)
+    raw2.destroy()
+    expect((await nextEvent<[Error]>(conn2, 'close'))[0]).toBe(PEER_CLOSED)
+    expect(Object.isFrozen(PEER_CLOSED)).toBe(true)
   })
 
   it('send and trySend refuse unknown channels, full queues, timeouts and closed connections', async () => {

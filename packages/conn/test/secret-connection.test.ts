@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import type net from 'node:net'
 import {
   MConnection, Transcript, availableAeads, createAead, deriveSecrets, ephemeralKeys, secretHandshake,
-  SecretConnection, FrameNonce, SEALED_FRAME_SIZE, x25519, type HandshakeIdentity
+  SecretConnection, FrameNonce, SEALED_FRAME_SIZE, copyFramed, framedSize, x25519, type HandshakeIdentity
 } from '@switchyard/conn'
 import { collectMessages, nextEvent, patternBytes, socketPair, waitFor } from '../../../test/helpers.js'
 import { hex, readVector, toHex, vectorsDir } from '../../../test/vectors.js'
@@ -121,49 +121,110 @@ describe('SecretConnection handshake', () => {
     })
   }
 
-  it('fails with ERR_FRAME_AUTH when a ciphertext byte is tampered with', async () => {
+  it('MConnection encodes straight into frame layout: SecretConnection.writeFramed carries every batch', async () => {
+    const [sa, sb] = await pair()
+    const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
+    let framedCalls = 0
+    let plainWrites = 0
+    const realFramed = a.writeFramed.bind(a)
+    a.writeFramed = (buf, n) => { framedCalls++; return realFramed(buf, n) }
+    const realWrite = a.write.bind(a) as (c: Buffer) => boolean
+    ;(a as unknown as { write: (c: Buffer) => boolean }).write = c => { plainWrites++; return realWrite(c) }
+    const channels = [{ id: 1, priority: 1, sendQueueCapacity: 100 }]
+    const ma = new MConnection(a, { channels })
+    const mb = new MConnection(b, { channels })
+    sockets.push(ma, mb)
+    const got = collectMessages(mb)
+    const msgs = [5, 1024, 1500, 70_000].map((n, i) => patternBytes(n, i + 7))
+    for (const m of msgs) expect(await ma.send(1, m)).toBe(true)
+    await waitFor(() => got.length === msgs.length)
+    expect(got.map(g => toHex(g.data))).toEqual(msgs.map(toHex))
+    expect(framedCalls).toBeGreaterThan(0)
+    expect(plainWrites).toBe(0)
+  })
+
+  it('reuses batch buffers once the socket has written them, and every byte still arrives intact', async () => {
+    const [sa, sb] = await pair()
+    const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
+    const handedOut = new Set<Buffer>()
+    let batches = 0
+    const realBuffer = a.framedBuffer.bind(a)
+    a.framedBuffer = n => { const buf = realBuffer(n); if (buf.length > 8192) { handedOut.add(buf); batches++ } return buf }
+    const channels = [{ id: 1, priority: 1, sendQueueCapacity: 16 }]
+    const ma = new MConnection(a, { channels })
+    const mb = new MConnection(b, { channels })
+    sockets.push(ma, mb)
+    const got = collectMessages(mb)
+    const msgs = Array.from({ length: 128 }, (_, i) => patternBytes(65536, i))
+    for (const m of msgs) if (!ma.trySend(1, m)) expect(await ma.send(1, m)).toBe(true)
+    await waitFor(() => got.length === msgs.length, 15_000)
+    for (const [i, m] of msgs.entries()) expect(Buffer.compare(got[i]!.data, m)).toBe(0)
+    expect(batches).toBeGreaterThanOrEqual(100)
+    expect(handedOut.size).toBeLessThanOrEqual(4)
+  })
+
+  it('writeFramed keeps order behind bytes still queued by write()', async () => {
     const [sa, sb] = await pair()
     const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
     sockets.push(a, b)
-    // Rewrite one byte of A's next frame on its way out.
-    const realWrite = sa.write.bind(sa) as (chunk: Buffer) => boolean
-    ;(sa as unknown as { write: (c: Buffer) => boolean }).write = (chunk: Buffer) => {
-      const copy = Buffer.from(chunk); copy[10]! ^= 0x01; return realWrite(copy)
-    }
-    a.write(Buffer.from('hello'))
-    const [err] = await nextEvent<[Error]>(b, 'error')
-    expect(err).toMatchObject({ code: 'ERR_FRAME_AUTH' })
+    const received: Buffer[] = []
+    b.on('data', (c: Buffer) => received.push(c))
+    a.cork()
+    a.write(Buffer.from('first|'))
+    const framed = Buffer.alloc(framedSize(2000))
+    const second = patternBytes(2000, 3)
+    copyFramed(framed, 0, second, 0, second.length)
+    a.writeFramed(framed, second.length)
+    a.uncork()
+    await waitFor(() => Buffer.concat(received).length >= 2006)
+    expect(toHex(Buffer.concat(received))).toBe(toHex(Buffer.concat([Buffer.from('first|'), second])))
   })
 
-  it('fails with ERR_FRAME_TOO_LONG on an authentic frame declaring more than 1024 bytes', async () => {
-    const [raw, sb] = await pair()
-    const key = crypto.randomBytes(32)
-    const b = new SecretConnection(sb, { sendKey: key, recvKey: key })
-    sockets.push(b)
-    const frame = Buffer.alloc(1028)
-    frame.writeUInt32LE(1025, 0)
-    const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
-    createAead(key).seal(sealed, frame, new FrameNonce(0n).bytes)
-    raw.write(sealed)
-    const [err] = await nextEvent<[Error]>(b, 'error')
-    expect(err).toMatchObject({ code: 'ERR_FRAME_TOO_LONG' })
-  })
+  for (const aead of availableAeads()) {
+    it(`fails with ERR_FRAME_AUTH when a ciphertext byte is tampered with (${aead})`, async () => {
+      const [sa, sb] = await pair()
+      const [a, b] = await Promise.all([secretHandshake(sa, identity(), { aead }), secretHandshake(sb, identity(), { aead })])
+      sockets.push(a, b)
+      // Rewrite one byte of A's next frame on its way out.
+      const realWrite = sa.write.bind(sa) as (chunk: Buffer) => boolean
+      ;(sa as unknown as { write: (c: Buffer) => boolean }).write = (chunk: Buffer) => {
+        const copy = Buffer.from(chunk); copy[10]! ^= 0x01; return realWrite(copy)
+      }
+      a.write(Buffer.from('hello'))
+      const [err] = await nextEvent<[Error]>(b, 'error')
+      expect(err).toMatchObject({ code: 'ERR_FRAME_AUTH' })
+    })
 
-  it('ends the connection instead of wrapping the nonce counter', async () => {
-    const [sa] = await pair()
-    const [raw, sb] = await pair()
-    const a = new SecretConnection(sa, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), sendNonce: 2n ** 64n - 1n })
-    const b = new SecretConnection(sb, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), recvNonce: 2n ** 64n - 1n })
-    sockets.push(a, b)
-    const errA = nextEvent<[Error]>(a, 'error')
-    a.write(Buffer.from('x'))
-    expect((await errA)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
-    const errB = nextEvent<[Error]>(b, 'error')
-    const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
-    createAead(new Uint8Array(32)).seal(sealed, Buffer.alloc(1028), new FrameNonce(2n ** 64n - 1n).bytes)
-    raw.write(sealed)
-    expect((await errB)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
-  })
+    it(`fails with ERR_FRAME_TOO_LONG on an authentic frame declaring more than 1024 bytes (${aead})`, async () => {
+      const [raw, sb] = await pair()
+      const key = crypto.randomBytes(32)
+      const b = new SecretConnection(sb, { sendKey: key, recvKey: key, aead })
+      sockets.push(b)
+      const frame = Buffer.alloc(1028)
+      frame.writeUInt32LE(1025, 0)
+      const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
+      createAead(key).seal(sealed, frame, new FrameNonce(0n).bytes)
+      raw.write(sealed)
+      const [err] = await nextEvent<[Error]>(b, 'error')
+      expect(err).toMatchObject({ code: 'ERR_FRAME_TOO_LONG' })
+    })
+
+    it(`ends the connection instead of wrapping the nonce counter (${aead})`, async () => {
+      const [sa] = await pair()
+      const [raw, sb] = await pair()
+      const a = new SecretConnection(sa, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), sendNonce: 2n ** 64n - 1n, aead })
+      const b = new SecretConnection(sb, { sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), recvNonce: 2n ** 64n - 1n, aead })
+      sockets.push(a, b)
+      const errA = nextEvent<[Error]>(a, 'error')
+      a.write(Buffer.from('x'))
+      expect((await errA)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
+      const errB = nextEvent<[Error]>(b, 'error')
+      const sealed = Buffer.alloc(SEALED_FRAME_SIZE)
+      createAead(new Uint8Array(32)).seal(sealed, Buffer.alloc(1028), new FrameNonce(2n ** 64n - 1n).bytes)
+      raw.write(sealed)
+      expect((await errB)[0]).toMatchObject({ code: 'ERR_NONCE_OVERFLOW' })
+    })
+  }
 
   it('times out with ERR_HANDSHAKE_TIMEOUT against a peer that never answers', async () => {
     const [sa] = await pair()

@@ -42,8 +42,10 @@ export interface PeerConnection {
 export async function upgradeToPeer (socket: Duplex, options: UpgradeOptions): Promise<PeerConnection> {
   const timeout = options.timeout ?? 20_000
   const started = performance.now()
+  // Our NodeInfo rides in the frame of our AuthSigMessage (it is public: PEX and /net_info serve it).
   const secretOpts = {
     timeout,
+    followedBy: encodeDelimited(encodeNodeInfo(options.nodeInfo)),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
     ...(options.aead !== undefined ? { aead: options.aead } : {})
   }
@@ -56,7 +58,6 @@ export async function upgradeToPeer (socket: Duplex, options: UpgradeOptions): P
       throw new PeerIdMismatchError('dialed ID', options.expectedPeerId, peerId)
     }
     const reader = new DelimitedReader(conn)
-    conn.write(encodeDelimited(encodeNodeInfo(options.nodeInfo)))
     const body = await reader.read(MAX_NODE_INFO_SIZE, 'NodeInfo')
     reader.release()
     const info = decodeNodeInfo(body)

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync, readdirSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NodeKey, loadNodeKey, saveNodeKey, loadOrCreateNodeKey, nodeIdFromPublicKey, isValidNodeId } from '@switchyard/p2p'
+import { verifyEd25519 } from '@switchyard/conn'
 import { readVector, hex, toHex } from '../../../test/vectors.js'
 
 const gen = readVector('cometbft/generated-v0.37.18.json')
@@ -22,6 +23,19 @@ describe('NodeKey and node_key.json', () => {
     expect(NodeKey.fromSeed(new Uint8Array(32).fill(7)).id).toBe('fe812c12f3ab4ce6ac5db69ac352f906cb1b11ef')
     expect(nodeIdFromPublicKey(hex(gen.secret_connection.b.ed25519_pub_key))).toBe(gen.secret_connection.b.node_id)
     expect(toHex(a.sign(hex(gen.secret_connection.challenge)))).toBe(gen.secret_connection.a_signature)
+  })
+
+  it('generate() gives a key whose seed rebuilds the same identity, and whose signatures verify', () => {
+    for (let i = 0; i < 20; i++) {
+      const key = NodeKey.generate()
+      const seed = Buffer.from(key.toJSON().priv_key.value, 'base64').subarray(0, 32)
+      const again = NodeKey.fromSeed(seed)
+      expect(Buffer.from(again.publicKey).toString('hex')).toBe(Buffer.from(key.publicKey).toString('hex'))
+      expect(again.id).toBe(key.id)
+      const msg = Buffer.from(`challenge ${i}`)
+      expect(verifyEd25519(key.publicKey, msg, key.sign(msg))).toBe(true)
+      expect(Buffer.from(again.sign(msg)).equals(Buffer.from(key.sign(msg)))).toBe(true)
+    }
   })
 
   it('round-trips through a file with mode 0600 and never overwrites it', async () => {

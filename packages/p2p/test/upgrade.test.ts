@@ -49,6 +49,23 @@ describe('upgradeToPeer', () => {
     expect(got[0]!.data.toString()).toBe('hello bob')
   })
 
+  it('sends the whole handshake in two socket writes: its ephemeral key, then AuthSig and NodeInfo in one frame', async () => {
+    const a = node({ moniker: 'alice' })
+    const b = node({ moniker: 'bob' })
+    const [sa, sb] = await sockets()
+    const writes: number[] = []
+    const realWrite = sa.write.bind(sa) as (c: Buffer) => boolean
+    ;(sa as unknown as { write: (c: Buffer) => boolean }).write = c => { writes.push(c.length); return realWrite(c) }
+    const [ra, rb] = await Promise.all([
+      upgradeToPeer(sa, { nodeKey: a.key, nodeInfo: a.info }),
+      upgradeToPeer(sb, { nodeKey: b.key, nodeInfo: b.info })
+    ])
+    cleanup.push(ra.conn, rb.conn)
+    expect(rb.peerNodeInfo.moniker).toBe('alice')
+    // The delimited ephemeral key message (35 bytes), then one sealed 1044-byte frame.
+    expect(writes).toEqual([35, 1044])
+  })
+
   it('refuses a peer whose key does not match the dialed ID (ERR_PEER_ID_MISMATCH)', async () => {
     const a = node()
     const b = node()

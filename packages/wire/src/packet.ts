@@ -61,6 +61,22 @@ export function writeDelimitedPacketMsg (
   data: Uint8Array, dataStart: number, dataEnd: number
 ): number {
   const dataLen = dataEnd - dataStart
+  offset = writeDelimitedPacketMsgHeader(out, offset, channelId, eof, dataLen)
+  if (dataLen > 0) {
+    out.set(dataLen === data.length ? data : data.subarray(dataStart, dataEnd), offset)
+    offset += dataLen
+  }
+  return offset
+}
+
+/**
+ * Writes all of a length-delimited Packet{PacketMsg} except its `dataLen` data bytes, which belong
+ * right after it (at most 16 bytes for channel ids < 2^14 and data < 2^21). Returns the offset
+ * where the data go. For writers that place the data themselves (SecretConnection frames).
+ */
+export function writeDelimitedPacketMsgHeader (
+  out: Uint8Array, offset: number, channelId: number, eof: boolean, dataLen: number
+): number {
   const inner = packetMsgBodySize(channelId, eof, dataLen)
   const body = 1 + uvarintSize(inner) + inner
   offset = writeUvarint(out, offset, body)
@@ -77,8 +93,6 @@ export function writeDelimitedPacketMsg (
   if (dataLen > 0) {
     out[offset++] = 0x1a // field 3 (data), bytes
     offset = writeUvarint(out, offset, dataLen)
-    out.set(dataEnd - dataStart === data.length ? data : data.subarray(dataStart, dataEnd), offset)
-    offset += dataLen
   }
   return offset
 }
