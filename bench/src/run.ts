@@ -6,8 +6,8 @@
  * Prints one JSON line per measurement, then medians and same-run ratios; writes everything to
  * bench/results/<date>-<commit>.json.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only aead,transports,handshake,cometbft,book,pex,priority]
- *                          [--kinds raw,mconn,secret:native,...] [--out bench/results]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only aead,transports,handshake,cometbft,book,pex,pexscale,priority]
+ *                          [--kinds raw,mconn,secret:native,...] [--out bench/results] [--pex-nodes 400]
  */
 import { execSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -20,6 +20,7 @@ import { pairRtt, pairSend } from './pair.js'
 import { aeadCeiling } from './aead-ceiling.js'
 import { handshakeRate } from './handshakes.js'
 import { bookBench, convergenceBench } from './pex.js'
+import { pexScaleBench } from './pex-scale.js'
 import { interopAvailable, interopBench } from './interop.js'
 import { priorityBench } from './priority.js'
 import { median } from './measures.js'
@@ -28,7 +29,7 @@ const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex,priority').split(','))
+const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex,pexscale,priority').split(','))
 const MiB = 1024 * 1024
 const allKinds: Kind[] = ['raw', 'mconn', ...availableAeads().map(a => `secret:${a}` as Kind), 'libp2p', 'hyperswarm']
 const KINDS = arg('--kinds', allKinds.join(',')).split(',') as Kind[]
@@ -128,6 +129,17 @@ async function main (): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       const c = await convergenceBench(QUICK ? 30 : 100)
       record(`PEX convergence, ${c.nodes} nodes from one seed, outbound target ${c.target}`, run, { seconds: c.seconds })
+    }
+  }
+  if (ONLY.has('pexscale')) {
+    // Nodes in child processes of 100, the seed in its own; both layouts in the same round.
+    const n = QUICK ? 100 : Number(arg('--pex-nodes', '400'))
+    for (let run = 0; run < RUNS; run++) {
+      for (const layout of ['spread', 'one16'] as const) {
+        const f = await pexScaleBench(n, 10, layout)
+        const { seconds, converged, bookMin, bookMedian, bookMax, diameter, seedDegree } = f
+        record(`PEX convergence across processes, ${n} nodes, outbound target 10, ${layout === 'spread' ? 'spread over /16 groups' : 'all in one /16 (old test layout)'}`, run, { seconds, converged, bookMin, bookMedian, bookMax, connected: f.connected ? 1 : 0, diameter, seedDegree })
+      }
     }
   }
 

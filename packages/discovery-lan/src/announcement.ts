@@ -36,8 +36,19 @@ export function encodeAnnouncement (key: NodeKey, a: Omit<Announcement, 'nodeId'
 
 export type RejectReason = 'malformed' | 'bad-signature' | 'id-mismatch' | 'bad-port'
 
-/** Decodes and checks signature, key/ID agreement and port; returns the announcement or why not. */
-export function decodeAnnouncement (datagram: Uint8Array): Announcement | RejectReason {
+/** A decoded announcement whose signature has not been checked yet. */
+export interface ParsedAnnouncement {
+  announcement: Announcement
+  pubKey: Uint8Array
+  body: Uint8Array
+  signature: Uint8Array
+}
+
+/**
+ * Decodes and checks the cheap things (shape, key/ID agreement, port) without the signature, so a
+ * receiver can spend its signature budget only on datagrams that could be genuine.
+ */
+export function parseAnnouncement (datagram: Uint8Array): ParsedAnnouncement | Exclude<RejectReason, 'bad-signature'> {
   let body: Uint8Array
   let signature: Uint8Array
   let a: Record<string, unknown>
@@ -51,17 +62,34 @@ export function decodeAnnouncement (datagram: Uint8Array): Announcement | Reject
     return 'malformed'
   }
   const pubKey = a.pub_key instanceof Uint8Array ? a.pub_key : new Uint8Array(0)
-  if (!verifyEd25519(pubKey, Buffer.concat([DOMAIN, body]), signature)) return 'bad-signature'
+  if (pubKey.length !== 32 || signature.length !== 64) return 'malformed'
   if (a.node_id !== nodeIdFromPublicKey(pubKey)) return 'id-mismatch'
   const port = Number(a.port ?? 0)
   if (!Number.isInteger(port) || port < 1 || port > 65535) return 'bad-port'
   return {
-    nodeId: String(a.node_id),
-    network: typeof a.network === 'string' ? a.network : '',
-    port,
-    p2pVersion: Number(a.p2p_version ?? 0),
-    blockVersion: Number(a.block_version ?? 0),
-    timestampMs: Number(a.timestamp_ms ?? 0),
-    query: a.query === true
+    announcement: {
+      nodeId: String(a.node_id),
+      network: typeof a.network === 'string' ? a.network : '',
+      port,
+      p2pVersion: Number(a.p2p_version ?? 0),
+      blockVersion: Number(a.block_version ?? 0),
+      timestampMs: Number(a.timestamp_ms ?? 0),
+      query: a.query === true
+    },
+    pubKey,
+    body,
+    signature
   }
+}
+
+/** The expensive check: the ed25519 signature over the domain-separated body. */
+export function verifyAnnouncement (p: ParsedAnnouncement): boolean {
+  return verifyEd25519(p.pubKey, Buffer.concat([DOMAIN, p.body]), p.signature)
+}
+
+/** Decodes and checks everything, signature included; returns the announcement or why not. */
+export function decodeAnnouncement (datagram: Uint8Array): Announcement | RejectReason {
+  const p = parseAnnouncement(datagram)
+  if (typeof p === 'string') return p
+  return verifyAnnouncement(p) ? p.announcement : 'bad-signature'
 }

@@ -1,4 +1,6 @@
 export * from './announcement.js'
 export * from './source-limiter.js'
+export * from './verify-gate.js'
+export * from './interface-choice.js'
 export * from './lan-discovery.js'
 export * from './attach.js'

@@ -19,7 +19,23 @@ export class SourceLimiter {
 
   get size (): number { return this.buckets.size }
 
-  /** Whether one more datagram from `source` is allowed now. */
+  /** Whether `source` has a bucket (was seen and not yet forgotten). */
+  knows (source: string): boolean { return this.buckets.has(source) }
+
+  /** Makes sure `source` has a bucket (a full one if new), as most recently seen. */
+  touch (source: string): void {
+    if (this.buckets.has(source)) return
+    if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value!)
+    this.buckets.set(source, { tokens: this.burst, last: this.now() })
+  }
+
+  /** Whether `source` has a token now, without taking it. */
+  has (source: string): boolean {
+    const b = this.buckets.get(source)
+    return b === undefined || Math.min(this.burst, b.tokens + (this.now() - b.last) * this.rate / 1000) >= 1
+  }
+
+  /** Whether one more datagram from `source` is allowed now (takes a token if so). */
   allow (source: string): boolean {
     const now = this.now()
     let b = this.buckets.get(source)

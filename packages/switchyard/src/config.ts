@@ -95,7 +95,7 @@ export function defaultP2P (): P2PConfig {
     lanDiscoveryGroup: '235.5.5.11',
     lanDiscoveryPort: 8001,
     lanDiscoveryInterface: '',
-    lanDiscoveryBroadcastAddress: '255.255.255.255',
+    lanDiscoveryBroadcastAddress: '',
     lanDiscoveryInterval: 30_000,
     seedServeVerifiedOnly: true,
     seedVerifiedWindow: 3600_000,

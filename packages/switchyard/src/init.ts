@@ -48,8 +48,8 @@ dial_timeout = "3s"
 lan_discovery = "off"
 lan_discovery_group = "235.5.5.11"
 lan_discovery_port = 8001
-lan_discovery_interface = ""
-lan_discovery_broadcast_address = "255.255.255.255"
+lan_discovery_interface = ""           # an address or name; "" = chosen (logged at start)
+lan_discovery_broadcast_address = ""   # "" = the interface's subnet broadcast
 lan_discovery_interval = "30s"
 # Switchyard's own: the seed dials what it learns and serves only addresses it reached within the
 # window; crawled peers are let go after the hold (CometBFT's seed: 28 h). docs/seed-node.md.

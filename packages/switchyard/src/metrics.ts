@@ -6,6 +6,7 @@
 import http from 'node:http'
 import type { Switch } from '@switchyard/p2p'
 import type { AddrBook, PexReactor } from '@switchyard/pex'
+import type { LanDiscovery } from '@switchyard/discovery-lan'
 
 export interface SeedCounters {
   /** Handshakes by result: "ok" or the error code that ended them. */
@@ -22,6 +23,8 @@ export interface MetricsSource {
   counters: SeedCounters
   state: () => 'starting' | 'running' | 'stopping'
   started: number
+  /** LAN discovery, when on (it starts after the metrics endpoint). */
+  lan?: () => LanDiscovery | undefined
 }
 
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
@@ -75,6 +78,16 @@ export function renderMetrics (s: MetricsSource): string {
     [[{ state: 'known' }, v.known], [{ state: 'verified' }, v.verified], [{ state: 'fresh' }, v.fresh]])
   x.family('switchyard_pex_addresses_served_total', 'counter', 'Addresses handed out in PEX answers.', [[{}, v.served]])
   x.family('switchyard_seed_verification_queue', 'gauge', 'Addresses waiting for or in a verification dial.', [[{}, v.queued]])
+  const lan = s.lan?.()
+  if (lan !== undefined) {
+    const l = lan.stats
+    x.family('switchyard_lan_datagrams_sent_total', 'counter', 'LAN announcements the kernel accepted for sending.', [[{}, l.sent]])
+    x.family('switchyard_lan_send_failures_total', 'counter', 'LAN announcements that could not be sent, by error code.', [...l.sendFailures].map(([code, n]) => [{ code }, n]))
+    x.family('switchyard_lan_datagrams_received_total', 'counter', 'Datagrams received on the LAN discovery port.', [[{}, l.received]])
+    x.family('switchyard_lan_datagrams_rejected_total', 'counter', 'LAN datagrams rejected, by reason.', [...l.rejected].map(([reason, n]) => [{ reason }, n]))
+    x.family('switchyard_lan_signatures_checked_total', 'counter', 'LAN announcement signatures checked (bounded by the check budget).', [[{}, l.verified]])
+    x.family('switchyard_lan_peers_found_total', 'counter', 'Distinct nodes discovered on the LAN.', [[{}, l.peersFound]])
+  }
   x.family('switchyard_uptime_seconds', 'gauge', 'Seconds since the seed started.', [[{}, Math.round((Date.now() - s.started) / 1000)]])
   return x.toString()
 }

@@ -5,7 +5,7 @@
 import type http from 'node:http'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
-import { LanDiscovery, attachLanDiscovery } from '@switchyard/discovery-lan'
+import { LanDiscovery, LanDiscoveryError, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
@@ -113,17 +113,20 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     const handshakeFailed = !['ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP', 'ERR_TOO_MANY_PEERS', 'ERR_SWITCH_STOPPED', 'ERR_FILTERED'].includes(error.code)
     if (handshakeFailed) bump(counters.handshakes, error.code)
     bump(counters.rejections, error.code)
-    log.info(outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+    // Two nodes connecting to each other at once is routine (LAN discovery, PEX): not news.
+    const routine = error.code === 'ERR_DUPLICATE_PEER'
+    log[routine ? 'debug' : 'info'](outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
   })
 
   const started = Date.now()
+  let lan: LanDiscovery | undefined
   let metrics: http.Server | undefined
   if (cfg.instrumentation.prometheus) {
     const m = /^(?:(.*):)?(\d+)$/.exec(stripScheme(cfg.instrumentation.prometheusListenAddr))
     if (m === null) throw new ExitError(EXIT.config, `prometheus_listen_addr ${JSON.stringify(cfg.instrumentation.prometheusListenAddr)} is not host:port`)
     const host = m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, '')
     try {
-      metrics = await serveMetrics(host, Number(m[2]), { namespace: cfg.instrumentation.namespace, sw, book, pex, counters, state: () => state, started })
+      metrics = await serveMetrics(host, Number(m[2]), { namespace: cfg.instrumentation.namespace, sw, book, pex, counters, state: () => state, started, lan: () => lan })
     } catch (err) {
       throw listenError('metrics address', `${host}:${m[2]}`, err)
     }
@@ -140,25 +143,35 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
   for (const a of cfg.p2p.bootstrapPeers) {
     try { book.addAddress(NetAddress.parse(a), NetAddress.parse(a)) } catch (err) { log.error('bootstrap peer ignored', { address: a, reason: (err as Error).message }) }
   }
-  let lan: LanDiscovery | undefined
   if (cfg.p2p.lanDiscovery !== 'off') {
     lan = new LanDiscovery({
       nodeKey, network: cfg.chainId, listenPort: Number(sw.address.split(':').pop()), mode: cfg.p2p.lanDiscovery,
-      group: cfg.p2p.lanDiscoveryGroup, port: cfg.p2p.lanDiscoveryPort, broadcastAddress: cfg.p2p.lanDiscoveryBroadcastAddress,
+      group: cfg.p2p.lanDiscoveryGroup, port: cfg.p2p.lanDiscoveryPort,
+      ...(cfg.p2p.lanDiscoveryBroadcastAddress !== '' ? { broadcastAddress: cfg.p2p.lanDiscoveryBroadcastAddress } : {}),
       interval: cfg.p2p.lanDiscoveryInterval,
       ...(cfg.p2p.lanDiscoveryInterface !== '' ? { interface: cfg.p2p.lanDiscoveryInterface } : {}),
       ...(laddr.host !== '0.0.0.0' && laddr.host !== '::' && laddr.host !== '' ? { sourceAddress: laddr.host } : {})
     })
-    lan.on('peer', p => log.info('LAN peer discovered', { id: p.id, address: p.address.toString() }))
+    lan.on('peer', p => log[p.firstSeen ? 'info' : 'debug']('LAN peer discovered', { id: p.id, address: p.address.toString() }))
+    // The first failure of each kind is an error operators must see; repeats are in the metrics.
+    const sendErrorsSeen = new Set<string>()
+    lan.on('send-error', e => {
+      const first = !sendErrorsSeen.has(`${e.destination} ${e.code}`)
+      sendErrorsSeen.add(`${e.destination} ${e.code}`)
+      log[first ? 'error' : 'debug']('LAN announcement not sent', { to: e.destination, reason: e.code, detail: e.message })
+    })
     attachLanDiscovery(lan, sw, book)
     try {
       await lan.start()
     } catch (err) {
       await sw.stop()
       metrics?.close()
+      // Only a bind failure is about the port; an interface or multicast failure says so itself.
+      if (err instanceof LanDiscoveryError) throw new ExitError(EXIT.listen, `LAN discovery: ${err.message}`, { cause: err })
       throw listenError('LAN discovery port', `${cfg.p2p.lanDiscoveryPort}`, err)
     }
-    log.info('LAN discovery on', { mode: cfg.p2p.lanDiscovery, port: cfg.p2p.lanDiscoveryPort })
+    const lanIf = lan.interface!
+    log.info('LAN discovery on', { mode: cfg.p2p.lanDiscovery, port: cfg.p2p.lanDiscoveryPort, interface: lanIf.name, address: lanIf.address, to: lan.destinations.join(','), why: lanIf.reason })
   }
   state = 'running'
   const address = sw.address

@@ -1,7 +1,8 @@
 /**
- * In-process test networks: N Switches on loopback, each on its own 127.0.0.x address (Linux
+ * In-process test networks: N Switches on loopback, each on its own 127.x.y.z address (Linux
  * routes all of 127.0.0.0/8 to the loopback interface, so IP-based rules — duplicate IPs, filters —
- * can be exercised), connected in a chosen topology.
+ * can be exercised), connected in a chosen topology. Nodes are spread over many /16 groups, as on
+ * the internet, so address books fill many buckets instead of capping at one bucket's 64 entries.
  */
 import { NodeKey, Switch, type Reactor, type SwitchOptions } from '@switchyard/p2p'
 import { waitFor } from './wait.js'
@@ -26,11 +27,20 @@ export interface TestNetworkOptions {
   network?: string
   /** Extra Switch options for node i (limits, filters, timings …). */
   switchOptions?: (index: number) => Partial<SwitchOptions>
-  /** Loopback address of node i; default 127.0.<block>.<i + 2> with a block per network. */
+  /** Loopback address of node i; default spreadIp(block, i) with a block per network. */
   ip?: (index: number) => string
 }
 
 let networkCounter = 0
+
+/**
+ * Node i of network `block` (1–250): 127.<1 + i % 250>.<block>.<2 + ⌊i / 250⌋>, so the first 250
+ * nodes each sit in a /16 group of their own (the AddrBook's unit of bucket placement) and no
+ * two networks share an address.
+ */
+export function spreadIp (block: number, i: number): string {
+  return `127.${1 + (i % 250)}.${block}.${2 + Math.floor(i / 250)}`
+}
 
 export function edges (topology: Topology, n: number): Array<[number, number]> {
   if (Array.isArray(topology)) return topology
@@ -58,7 +68,7 @@ export class TestNetwork {
     const nodes: TestNode[] = []
     try {
       for (let i = 0; i < options.size; i++) {
-        const ip = options.ip?.(i) ?? `127.0.${block}.${i + 2}`
+        const ip = options.ip?.(i) ?? spreadIp(block, i)
         const nodeKey = NodeKey.generate()
         const sw = new Switch({
           nodeKey,
