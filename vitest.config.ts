@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
 const examplesDir = fileURLToPath(new URL('./examples/', import.meta.url))
 const alias = Object.fromEntries([
-  ...readdirSync(packagesDir).map(name => [name === 'switchyard' ? name : `@switchyard/${name}`, `${packagesDir}${name}/src/index.ts`]),
+  // packages/switchyard is published as @switchyard/cli (the bare name "switchyard" is taken on npm).
+  ...readdirSync(packagesDir).map(name => [name === 'switchyard' ? '@switchyard/cli' : `@switchyard/${name}`, `${packagesDir}${name}/src/index.ts`]),
   ...readdirSync(examplesDir).map(name => [`@switchyard/example-${name}`, `${examplesDir}${name}/src/index.ts`])
 ])
 

@@ -4,7 +4,7 @@ import * as wire from '@switchyard/wire'
 import * as conn from '@switchyard/conn'
 import * as p2p from '@switchyard/p2p'
 import * as pex from '@switchyard/pex'
-import * as switchyard from 'switchyard'
+import * as switchyard from '@switchyard/cli'
 
 describe('docs/errors.md', () => {
   it('lists exactly the error codes and classes the packages export', () => {

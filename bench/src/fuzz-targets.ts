@@ -8,7 +8,7 @@ import { SecretConnection } from '@switchyard/conn'
 import { decodeAnnouncement } from '@switchyard/discovery-lan'
 import { NodeKey, validateNodeInfo } from '@switchyard/p2p'
 import { AddrBook } from '@switchyard/pex'
-import { applyToml, defaultConfig } from 'switchyard'
+import { applyToml, defaultConfig } from '@switchyard/cli'
 import {
   LengthDelimitedDecoder, SwitchyardError, decodeAuthSigMessage, decodeBytesValue, decodeNodeInfo, decodePacket,
   decodePexMessage, encodeDelimited, encodeDelimitedPacketMsg, encodeNodeInfo, encodePexMessage

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { NetAddress, NodeKey, Reactor, Switch, type Envelope } from '@switchyard/p2p'
 import { AddrBook, PexChannel } from '@switchyard/pex'
 import type { PexMessage } from '@switchyard/wire'
-import { init } from 'switchyard'
+import { init } from '@switchyard/cli'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }

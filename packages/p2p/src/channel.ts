@@ -18,6 +18,8 @@ export interface ProtobufType<T> {
 
 export interface Channel<T = Uint8Array> extends Readonly<Required<ChannelDescriptor>> {
   readonly codec: MessageCodec<T>
+  /** The message's type as "<package>.<Name>" (e.g. "p2p.PexAddrs"), for per-type metrics. */
+  readonly messageType?: (message: T) => string
 }
 
 export const rawCodec: MessageCodec<Uint8Array> = { encode: m => m, decode: b => b }
@@ -33,6 +35,8 @@ function isProtobufType<T> (x: unknown): x is ProtobufType<T> {
 export interface ChannelOptions<T> extends ChannelDescriptor {
   /** A protobufjs type, or a codec; omitted = raw bytes. */
   message?: ProtobufType<T> | MessageCodec<T>
+  /** Names a message's type as "<package>.<Name>" for CometBFT's per-type byte metrics. */
+  messageType?: (message: T) => string
 }
 
 /** Declares a channel. Defaults follow CometBFT: sendQueueCapacity 1, recvMessageCapacity 21 MiB. */
@@ -49,6 +53,7 @@ export function channel<T = Uint8Array> (options: ChannelOptions<T>): Channel<T>
     sendQueueCapacity: options.sendQueueCapacity ?? 1,
     recvBufferCapacity: options.recvBufferCapacity ?? 4096,
     recvMessageCapacity: options.recvMessageCapacity ?? 22020096,
-    codec
+    codec,
+    ...(options.messageType !== undefined ? { messageType: options.messageType } : {})
   })
 }

@@ -1,4 +1,7 @@
 export * from './errors.js'
+// The base class of every typed error, so users need not import @switchyard/wire to catch by it.
+export { SwitchyardError } from '@switchyard/wire'
+export * from './message-bytes.js'
 export * from './atomic-file.js'
 export * from './host-port.js'
 export * from './node-key.js'

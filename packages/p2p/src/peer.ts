@@ -8,6 +8,7 @@ import type { NodeInfo } from '@switchyard/wire'
 import type { Channel } from './channel.js'
 import { NetAddress } from './net-address.js'
 import { splitHostPort, stripScheme } from './host-port.js'
+import { messageTypeOf, type MessageByteCounters } from './message-bytes.js'
 
 const log = createDebug('switchyard:p2p:peer')
 
@@ -42,6 +43,8 @@ export class Peer {
   readonly dialedAddress: NetAddress | undefined
   /** @internal */
   mconn!: MConnection
+  /** @internal Where sent message bytes are counted by type (set by the Switch). */
+  messageBytes: MessageByteCounters | undefined
   private readonly data = new Map<PeerDataKey<unknown>, unknown>()
   private readonly remoteChannels: Set<number>
 
@@ -92,13 +95,19 @@ export class Peer {
   /** Encodes and queues a message; resolves false when it could not be queued (see MConnection.send). */
   async send<T> (ch: Channel<T>, message: T, options?: SendOptions): Promise<boolean> {
     if (!this.hasChannel(ch.id)) { log('%s does not have channel %d', this.id, ch.id); return false }
-    return await this.mconn.send(ch.id, ch.codec.encode(message), options)
+    const bytes = ch.codec.encode(message)
+    const ok = await this.mconn.send(ch.id, bytes, options)
+    if (ok) this.messageBytes?.add('sent', messageTypeOf(ch, message), bytes.length)
+    return ok
   }
 
   /** Encodes and queues a message if there is room now. */
   trySend<T> (ch: Channel<T>, message: T): boolean {
     if (!this.hasChannel(ch.id)) return false
-    return this.mconn.trySend(ch.id, ch.codec.encode(message))
+    const bytes = ch.codec.encode(message)
+    const ok = this.mconn.trySend(ch.id, bytes)
+    if (ok) this.messageBytes?.add('sent', messageTypeOf(ch, message), bytes.length)
+    return ok
   }
 
   get<T> (key: PeerDataKey<T>): T | undefined {

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events'
 import createDebug from 'debug'
 import PQueue from 'p-queue'
-import { MConnection, type MConnectionOptions } from '@switchyard/conn'
+import { AbortError, MConnection, type MConnectionOptions } from '@switchyard/conn'
 import { MalformedMessageError, SwitchyardError, type NodeInfo } from '@switchyard/wire'
 import type { Channel } from './channel.js'
 import {
@@ -15,6 +15,7 @@ import {
   TooManyPeersError
 } from './errors.js'
 import { InboundQueue } from './inbound-queue.js'
+import { MessageByteCounters, messageTypeOf } from './message-bytes.js'
 import { NetAddress, resolveNetAddress } from './net-address.js'
 import { makeNodeInfo, type NodeInfoOptions } from './node-info.js'
 import type { NodeKey } from './node-key.js'
@@ -108,6 +109,8 @@ export class Switch extends EventEmitter<SwitchEvents> {
   private readonly unconditional: Set<string>
   readonly privatePeerIds: ReadonlySet<string>
   private readonly subscribers = new Set<Subscriber>()
+  /** Message bytes by type, both ways (CometBFT's message_*_bytes_total). */
+  readonly messageBytes = new MessageByteCounters()
   private readonly dialQueue = new PQueue({ concurrency: 16 })
   private readonly stopController = new AbortController()
   private reconnectPolicy: ReconnectPolicy
@@ -247,6 +250,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
   /** Dials `address` (id@host:port) and resolves with the new peer; rejects with a typed error. */
   async dial (address: string | NetAddress, options: { persistent?: boolean, signal?: AbortSignal, exemptFromLimits?: boolean } = {}): Promise<Peer> {
     if (this.state !== 'started') throw new SwitchStoppedError()
+    if (options.signal?.aborted === true) throw new AbortError('dial aborted before it started', { cause: options.signal.reason })
     const addr = typeof address === 'string' ? await resolveNetAddress(address) : address
     if (addr.id === this.nodeKey.id) throw new SelfConnectionError(addr.id)
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
@@ -296,6 +300,8 @@ export class Switch extends EventEmitter<SwitchEvents> {
     const bytes = ch.codec.encode(message)
     const peers = [...this.peerMap.values()]
     const results = await Promise.all(peers.map(async p => p.hasChannel(ch.id) ? await p.mconn.send(ch.id, bytes) : false))
+    const sent = results.filter(Boolean).length
+    if (sent > 0) this.messageBytes.add('sent', messageTypeOf(ch, message), bytes.length * sent)
     return new Map(peers.map((p, i) => [p.id, results[i]!]))
   }
 
@@ -393,6 +399,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
     for (const r of this.reactors.values()) r.initPeer?.(peer)
     const mconn = new MConnection(conn.conn, { ...this.opts.connection, channels: [...this.byChannel.values()].map(c => c.channel) })
     peer.mconn = mconn
+    peer.messageBytes = this.messageBytes
     const queue = new InboundQueue(this.opts.maxInboundQueue ?? 64, () => mconn.pause(), () => mconn.resume(), err => {
       this.stopPeerForError(peer, err instanceof SwitchyardError ? err : new PeerStoppedError(`reactor failed: ${(err as Error)?.message ?? String(err)}`))
     })
@@ -418,6 +425,7 @@ export class Switch extends EventEmitter<SwitchEvents> {
       this.stopPeerForError(peer, new MalformedMessageError(`peer ${peer.id} sent an undecodable message on channel ${chId}: ${(err as Error).message}`, { cause: err }))
       return
     }
+    this.messageBytes.add('received', messageTypeOf(owner.channel, message), data.length)
     const env: Envelope<any> = { peer, channel: owner.channel, message }
     queue.deliver(() => {
       const r = owner.reactor.receive?.(env)

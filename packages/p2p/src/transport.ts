@@ -49,6 +49,8 @@ export interface TransportEvents {
   connection: [Connection]
   /** An inbound connection that failed its filters or handshake. */
   rejected: [{ remote: string, error: SwitchyardError }]
+  /** A handshake finished (result "ok") or failed (its error code); seconds from TCP connect. */
+  handshake: [{ outbound: boolean, seconds: number, result: string }]
 }
 
 async function withTimeout<T> (p: Promise<T> | T, ms: number, onTimeout: () => SwitchyardError): Promise<T> {
@@ -106,16 +108,20 @@ export class Transport extends EventEmitter<TransportEvents> {
       return
     }
     this.pending.add(socket)
+    let upgradeStarted: number | undefined
     try {
       socket.setNoDelay(true)
       await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
+      upgradeStarted = performance.now()
       const peer = await upgradeToPeer(socket, this.upgradeOptions())
+      this.emit('handshake', { outbound: false, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
       await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
       if (this.closed) throw new SwitchStoppedError()
       this.emit('connection', { ...peer, outbound: false, remoteIp, remotePort })
     } catch (err) {
       socket.destroy()
       const error = err instanceof SwitchyardError ? err : new DialFailedError(remote, err)
+      if (upgradeStarted !== undefined && this.listenerCount('handshake') > 0) this.emit('handshake', { outbound: false, seconds: (performance.now() - upgradeStarted) / 1000, result: error.code })
       log('inbound %s rejected: %s', remote, error.message)
       this.emit('rejected', { remote, error })
     } finally {
@@ -166,11 +172,17 @@ export class Transport extends EventEmitter<TransportEvents> {
         if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort)
       }
       socket.setNoDelay(true)
+      const upgradeStarted = performance.now()
       const peer = await upgradeToPeer(socket, {
         ...this.upgradeOptions(),
         expectedPeerId: address.id,
         ...(options.signal !== undefined ? { signal: options.signal } : {})
+      }).catch((err: unknown) => {
+        const code = err instanceof SwitchyardError ? err.code : 'ERR_HANDSHAKE_FAILED'
+        this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: code })
+        throw err
       })
+      this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
       await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
       return { ...peer, outbound: true, remoteIp: address.ip, remotePort: address.port, dialed: address }
     } catch (err) {

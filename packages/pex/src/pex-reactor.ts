@@ -8,7 +8,7 @@
 import createDebug from 'debug'
 import net from 'node:net'
 import {
-  NetAddress, Reactor, channel, type Envelope, type Peer, type RemoveReason
+  NetAddress, resolveNetAddress, Reactor, channel, type Envelope, type Peer, type RemoveReason
 } from '@switchyard/p2p'
 import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard/wire'
 import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
@@ -22,14 +22,18 @@ export const PEX_MAX_MESSAGE = 64_000
 
 export const PexChannel = channel<PexMessage>({
   id: 0x00, priority: 1, sendQueueCapacity: 10, recvMessageCapacity: PEX_MAX_MESSAGE,
-  message: { encode: encodePexMessage, decode: decodePexMessage }
+  message: { encode: encodePexMessage, decode: decodePexMessage },
+  // CometBFT's Go names (package p2p): its metrics label these p2p_PexRequest / p2p_PexAddrs.
+  messageType: m => m.type === 'request' ? 'p2p.PexRequest' : 'p2p.PexAddrs'
 })
 
 export interface PexReactorOptions {
   book: AddrBook
   seedMode?: boolean
-  /** id@host:port of seed nodes, dialed when the book cannot supply addresses. */
+  /** id@host:port of seed nodes, dialed when the book cannot supply addresses (DNS names resolved). */
   seeds?: string[]
+  /** Told when a seed cannot be dialed at all (its name does not resolve), for operator logs. */
+  onSeedUnusable?: (seed: string, error: Error) => void
   /** How often ensurePeers (or, in seed mode, the crawl) runs (CometBFT: 30 s). */
   ensurePeersPeriod?: number
   /** A peer may ask at most once per this many ms after its first two requests (default period / 3). */
@@ -67,7 +71,8 @@ const SELECTION_BIAS_SEED = 30
 export class PexReactor extends Reactor {
   readonly channels = [PexChannel]
   readonly book: AddrBook
-  private readonly o: Required<Omit<PexReactorOptions, 'book' | 'seeds' | 'verifier'>> & { seeds: string[] }
+  private readonly o: Required<Omit<PexReactorOptions, 'book' | 'seeds' | 'verifier' | 'onSeedUnusable'>> & { seeds: string[] }
+  private readonly onSeedUnusable: ((seed: string, error: Error) => void) | undefined
   /** The seed's verification pool (undefined when not verifying). */
   readonly verifier: AddressVerifier | undefined
   private readonly seedIds: Set<string>
@@ -105,6 +110,7 @@ export class PexReactor extends Reactor {
       startJitter: options.startJitter ?? true,
       random: options.random ?? Math.random
     }
+    this.onSeedUnusable = options.onSeedUnusable
     this.seedIds = new Set(this.o.seeds.map(s => s.replace(/^.*:\/\//, '').split('@')[0] ?? ''))
     this.verifier = this.o.seedMode && this.o.verifyAddresses
       ? new AddressVerifier({ ...options.verifier, dial: async a => await this.verifyDial(a) })
@@ -315,11 +321,12 @@ export class PexReactor extends Reactor {
     }
     for (const s of seeds) {
       try {
-        const addr = NetAddress.parse(s)
+        const addr = await resolveNetAddress(s)
         if (this.switch.peers.has(addr.id)) return true
         if (await this.dialPeer(addr) !== undefined) return true
       } catch (err) {
         log('seed %s unusable: %s', s, (err as Error).message)
+        this.onSeedUnusable?.(s, err as Error)
       }
     }
     return false

@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadNodeKey, SWITCHYARD_VERSION } from '@switchyard/p2p'
-import { ConfigError, loadConfig, homePath, parseDuration, DEFAULT_CHAIN_ID, type Overrides } from './config.js'
+import { ConfigError, loadConfig, homePath, parseDuration } from './config.js'
+import { USAGE, UsageError, commandHelp, findCommand, parseCommandLine } from './cli-args.js'
+import { checkChainId, checkMoniker } from './validate.js'
 import { probe } from './probe.js'
 import { runCrawl } from './crawl-command.js'
 import { runDemo } from './demo.js'
@@ -14,71 +16,20 @@ import { init } from './init.js'
 import { createLogger } from './log.js'
 import { EXIT, ExitError, runSeed } from './seed.js'
 
-const USAGE = `usage: switchyard <command> [flags]
-
-commands:
-  seed           run a PEX seed node (default: ./switchyard-home, 127.0.0.1:26656, chain ${DEFAULT_CHAIN_ID})
-  init           create a home folder: config/config.toml, config/node_key.json, config/genesis.json
-  show-node-id   print this node's ID
-  probe ADDR     dial id@host:port, handshake, and say what it is or why it failed
-                 [--chain-id ID] [--timeout 5s] [--json] [--pex]
-  crawl          walk a network through PEX and write network.json and report.html
-                 --seeds id@host:port,… [--chain-id ID] [--max-nodes 1000] [--concurrency 16]
-                 [--timeout 5s] [--out DIR]
-  demo           two nodes on 127.0.0.1: handshake, messages, stop
-  version        print the version
-
-flags:
-  --home DIR                 home folder (also CMTHOME); CometBFT homes work as they are
-  --chain-id ID              network to join (default: genesis.json chain_id)
-  --moniker NAME
-  --p2p.<key> VALUE          any [p2p] key of config.toml, e.g. --p2p.laddr tcp://0.0.0.0:26656,
-                             --p2p.seeds id@host:port,…  --p2p.external_address host:port
-  --metrics.laddr HOST:PORT  serve /metrics, /health and /net_info
-  --log-format plain|json    --log-level debug|info|error
-
-exit codes: 0 ok · 1 failure · 2 usage · 3 config · 4 node key · 5 listen address · 6 address book
-probe: 10 refused · 11 TCP timeout · 12 unreachable · 13 handshake timeout · 14 handshake failed
-       15 ID mismatch · 16 wrong network · 17 incompatible · 18 no pong`
-
-interface Parsed { command: string, home: string | undefined, flags: Overrides, positional: string[] }
-
-const VALUELESS = new Set(['help', 'h', 'version', 'json', 'pex'])
-
-export function parseArgs (argv: string[]): Parsed {
-  const [command = 'seed', ...rest] = argv
-  const flags: Overrides = {}
-  const positional: string[] = []
-  let home: string | undefined
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!
-    if (!arg.startsWith('-')) { positional.push(arg); continue }
-    const body = arg.replace(/^--?/, '')
-    const eq = body.indexOf('=')
-    const name = (eq >= 0 ? body.slice(0, eq) : body).replace(/-/g, '_')
-    let value: string | boolean
-    if (eq >= 0) value = body.slice(eq + 1)
-    else if (VALUELESS.has(name)) value = true
-    else if (i + 1 < rest.length && !rest[i + 1]!.startsWith('--')) value = rest[++i]!
-    else value = true
-    if (name === 'home') {
-      if (typeof value !== 'string') throw new ExitError(EXIT.usage, '--home needs a directory')
-      home = value
-    } else {
-      flags[name] = value
-    }
-  }
-  return { command, home, flags, positional }
-}
-
 async function main (argv: string[]): Promise<number> {
-  const { command, home: homeFlag, flags, positional } = parseArgs(argv)
-  if (positional.length > 0 && command !== 'probe') throw new ExitError(EXIT.usage, `unexpected argument ${JSON.stringify(positional[0])}`)
-  if (command === 'help' || command === '--help' || command === '-h' || flags.help === true || flags.h === true) {
-    console.log(USAGE)
+  const { command: spec, flags, home: homeFlag, help, positionals } = parseCommandLine(argv)
+  const command = spec.name
+  if (command === 'help') {
+    const about = positionals[0] !== undefined ? findCommand(positionals[0]) : undefined
+    if (positionals[0] !== undefined && about === undefined) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])} (see switchyard help)`)
+    console.log(about !== undefined ? commandHelp(about) : USAGE)
     return EXIT.ok
   }
-  if (command === 'version' || command === '--version') {
+  if (help) {
+    console.log(commandHelp(spec))
+    return EXIT.ok
+  }
+  if (command === 'version') {
     console.log(SWITCHYARD_VERSION)
     return EXIT.ok
   }
@@ -88,12 +39,12 @@ async function main (argv: string[]): Promise<number> {
   }
   if (command === 'crawl') return await runCrawl(flags)
   if (command === 'probe') {
-    if (positional.length !== 1) throw new ExitError(EXIT.usage, 'probe needs exactly one address: switchyard probe <id@host:port>')
     let timeout = 5000
     if (typeof flags.timeout === 'string') {
-      try { timeout = parseDuration(flags.timeout) } catch (err) { throw new ExitError(EXIT.usage, `--timeout: ${(err as Error).message}`) }
+      try { timeout = parseDuration(flags.timeout) } catch (err) { throw new UsageError(`switchyard probe: --timeout: ${(err as Error).message}`, 'probe') }
+      if (!(timeout > 0 && timeout <= 3_600_000)) throw new UsageError(`switchyard probe: --timeout must be more than 0 and at most 1h, got ${flags.timeout}`, 'probe')
     }
-    const result = await probe(positional[0]!, {
+    const result = await probe(positionals[0]!, {
       timeout,
       pex: flags.pex === true,
       ...(typeof flags.chain_id === 'string' ? { chainId: flags.chain_id } : {})
@@ -112,6 +63,9 @@ async function main (argv: string[]): Promise<number> {
   if (command === 'init') {
     const chainId = typeof flags.chain_id === 'string' ? flags.chain_id : undefined
     const moniker = typeof flags.moniker === 'string' ? flags.moniker : undefined
+    // The same rules as seed applies to config.toml: init never writes a config seed refuses.
+    if (chainId !== undefined) checkChainId(`--chain-id`, chainId)
+    if (moniker !== undefined) checkMoniker('--moniker', moniker)
     try {
       const { nodeKey, created } = await init({ home, ...(chainId !== undefined ? { chainId } : {}), ...(moniker !== undefined ? { moniker } : {}) })
       for (const f of created) console.log(`created ${f}`)
@@ -157,7 +111,7 @@ async function main (argv: string[]): Promise<number> {
     })
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   }
-  throw new ExitError(EXIT.usage, `unknown command ${JSON.stringify(command)} (see switchyard help)`)
+  throw new UsageError(`unknown command ${JSON.stringify(command)} (see switchyard help)`)
 }
 
 process.on('unhandledRejection', err => {
@@ -166,7 +120,11 @@ process.on('unhandledRejection', err => {
 })
 
 main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: unknown) => {
-  if (err instanceof ExitError) {
+  if (err instanceof UsageError) {
+    console.error(`switchyard: ${err.message.replace(/^switchyard /, '')}`)
+    if (err.command !== undefined) console.error(`(switchyard ${err.command} --help lists its flags)`)
+    process.exitCode = EXIT.usage
+  } else if (err instanceof ExitError) {
     console.error(`switchyard: ${err.message}`)
     process.exitCode = err.exitCode
   } else if (err instanceof ConfigError) {

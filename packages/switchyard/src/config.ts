@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { parse as parseToml, TomlError } from 'smol-toml'
 import { SwitchyardError } from '@switchyard/wire'
+import { DEFAULT_METRICS_LINE, METRICS_LINES, type MetricsLine } from './cometbft-names.js'
+import { validateConfig } from './validate.js'
 
 /** A config file or flag value that cannot be used; the message names the file or flag and key. */
 export class ConfigError extends SwitchyardError {
@@ -60,9 +62,38 @@ export interface SeedConfig {
   chainId: string
   nodeKeyFile: string
   p2p: P2PConfig
-  instrumentation: { prometheus: boolean, prometheusListenAddr: string, namespace: string }
+  instrumentation: {
+    prometheus: boolean
+    prometheusListenAddr: string
+    namespace: string
+    /** Which CometBFT line's metric names to write (docs/metrics.md). */
+    metricsLine: MetricsLine
+    /** /net_info: "auto" serves it only on a loopback listener. */
+    netInfo: 'auto' | 'on' | 'off'
+  }
   logFormat: 'plain' | 'json'
-  logLevel: 'debug' | 'info' | 'error'
+  logLevel: LogLevel
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+/**
+ * CometBFT's log_level: a level ("info"), or per-module levels ("p2p:debug,*:error"), of which the
+ * "*" entry (else "info") applies — Switchyard's logs are one module. Throws on anything else.
+ */
+export function parseLogLevel (where: string, v: unknown): LogLevel {
+  const level = (x: string): LogLevel | undefined => (LOG_LEVELS as readonly string[]).includes(x) ? x as LogLevel : x === 'none' ? 'error' : undefined
+  if (typeof v === 'string') {
+    const plain = level(v.trim())
+    if (plain !== undefined) return plain
+    const parts = v.split(',').map(p => p.trim().split(':'))
+    if (parts.length > 0 && parts.every(p => p.length === 2 && p[0] !== '' && level(p[1]!) !== undefined)) {
+      const star = parts.find(p => p[0] === '*')
+      return star !== undefined ? level(star[1]!)! : 'info'
+    }
+  }
+  throw new ConfigError(`${where}: expected debug, info, warn or error (or CometBFT's "module:level,*:level"), got ${JSON.stringify(v)}`)
 }
 
 export const DEFAULT_CHAIN_ID = 'switchyard-local'
@@ -214,6 +245,7 @@ export function loadConfig (home: string, flags: Overrides = {}): SeedConfig {
   const chainId = readJsonChainId(join(home, 'config', 'genesis.json'))
   if (chainId !== undefined) cfg.chainId = chainId
   applyFlags(cfg, flags)
+  validateConfig(cfg)
   return cfg
 }
 
@@ -230,7 +262,11 @@ export function applyToml (cfg: SeedConfig, text: string, tomlPath: string): voi
     // Unknown keys and sections (CometBFT's file has dozens) are ignored on purpose.
     if (doc.moniker !== undefined) cfg.moniker = convert(`${tomlPath}: moniker`, 'string', doc.moniker) as string
     if (doc.node_key_file !== undefined) cfg.nodeKeyFile = convert(`${tomlPath}: node_key_file`, 'string', doc.node_key_file) as string
-    if (doc.log_format !== undefined) cfg.logFormat = doc.log_format === 'json' ? 'json' : 'plain'
+    if (doc.log_format !== undefined) {
+      if (doc.log_format !== 'json' && doc.log_format !== 'plain') throw new ConfigError(`${tomlPath}: log_format: expected "plain" or "json", got ${JSON.stringify(doc.log_format)}`)
+      cfg.logFormat = doc.log_format
+    }
+    if (doc.log_level !== undefined) cfg.logLevel = parseLogLevel(`${tomlPath}: log_level`, doc.log_level)
     const p2p = (doc.p2p ?? {}) as Record<string, unknown>
     for (const [key, [field, kind]] of Object.entries(P2P_KEYS)) {
       if (p2p[key] !== undefined) (cfg.p2p as any)[field] = convert(`${tomlPath}: [p2p] ${key}`, kind, p2p[key])
@@ -239,6 +275,8 @@ export function applyToml (cfg: SeedConfig, text: string, tomlPath: string): voi
     if (inst.prometheus !== undefined) cfg.instrumentation.prometheus = convert(`${tomlPath}: [instrumentation] prometheus`, 'bool', inst.prometheus) as boolean
     if (inst.prometheus_listen_addr !== undefined) cfg.instrumentation.prometheusListenAddr = convert(`${tomlPath}: [instrumentation] prometheus_listen_addr`, 'string', inst.prometheus_listen_addr) as string
     if (inst.namespace !== undefined) cfg.instrumentation.namespace = convert(`${tomlPath}: [instrumentation] namespace`, 'string', inst.namespace) as string
+    if (inst.metrics_line !== undefined) cfg.instrumentation.metricsLine = metricsLine(`${tomlPath}: [instrumentation] metrics_line`, inst.metrics_line)
+    if (inst.net_info !== undefined) cfg.instrumentation.netInfo = netInfoMode(`${tomlPath}: [instrumentation] net_info`, inst.net_info)
   }
 }
 
@@ -255,17 +293,35 @@ function applyFlags (cfg: SeedConfig, flags: Overrides): void {
     else if (key === 'metrics.laddr' || key === 'instrumentation.prometheus_listen_addr') {
       cfg.instrumentation.prometheus = true
       cfg.instrumentation.prometheusListenAddr = String(value)
+    } else if (key === 'instrumentation.prometheus') {
+      cfg.instrumentation.prometheus = convert(`--${name}`, 'bool', value) as boolean
+    } else if (key === 'instrumentation.namespace') {
+      cfg.instrumentation.namespace = convert(`--${name}`, 'string', value) as string
+    } else if (key === 'instrumentation.metrics_line' || key === 'metrics.line') {
+      cfg.instrumentation.metricsLine = metricsLine(`--${name}`, value)
+    } else if (key === 'instrumentation.net_info' || key === 'metrics.net_info') {
+      cfg.instrumentation.netInfo = netInfoMode(`--${name}`, value)
     } else if (key === 'log_format') {
       if (value !== 'json' && value !== 'plain') throw new ConfigError(`--log-format: expected "plain" or "json", got ${JSON.stringify(value)}`)
       cfg.logFormat = value
     } else if (key === 'log_level') {
-      if (value !== 'debug' && value !== 'info' && value !== 'error') throw new ConfigError(`--log-level: expected debug, info or error, got ${JSON.stringify(value)}`)
-      cfg.logLevel = value
+      cfg.logLevel = parseLogLevel('--log-level', value)
     } else {
       throw new ConfigError(`--${name}: unknown flag`)
     }
   }
-  if (cfg.moniker.trim() === '' || !/^[\x20-\x7e]+$/.test(cfg.moniker)) throw new ConfigError(`moniker must be printable ASCII and not blank, got ${JSON.stringify(cfg.moniker)}`)
+}
+
+function metricsLine (where: string, v: unknown): MetricsLine {
+  if (typeof v === 'string' && (METRICS_LINES as readonly string[]).includes(v)) return v as MetricsLine
+  throw new ConfigError(`${where}: expected one of ${METRICS_LINES.join(', ')}, got ${JSON.stringify(v)}`)
+}
+
+function netInfoMode (where: string, v: unknown): 'auto' | 'on' | 'off' {
+  if (v === 'auto' || v === 'on' || v === 'off') return v
+  if (v === true || v === 'true') return 'on'
+  if (v === false || v === 'false') return 'off'
+  throw new ConfigError(`${where}: expected auto, on or off, got ${JSON.stringify(v)}`)
 }
 
 /** The built-in defaults (what a missing config.toml means). */
@@ -276,7 +332,7 @@ export function defaultConfig (home: string): SeedConfig {
     chainId: DEFAULT_CHAIN_ID,
     nodeKeyFile: 'config/node_key.json',
     p2p: defaultP2P(),
-    instrumentation: { prometheus: false, prometheusListenAddr: ':26660', namespace: 'cometbft' },
+    instrumentation: { prometheus: false, prometheusListenAddr: ':26660', namespace: 'cometbft', metricsLine: DEFAULT_METRICS_LINE, netInfo: 'auto' },
     logFormat: 'plain',
     logLevel: 'info'
   }

@@ -2,12 +2,13 @@
  * Operator logs on stderr: "plain" lines for people (time, level, message, key=value fields) or
  * one JSON object per line for machines. `debug` (DEBUG=switchyard:*) stays the developers' tool.
  */
-export type Level = 'debug' | 'info' | 'error'
-const RANK: Record<Level, number> = { debug: 0, info: 1, error: 2 }
+export type Level = 'debug' | 'info' | 'warn' | 'error'
+const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 }
 
 export interface Logger {
   debug: (msg: string, fields?: Record<string, unknown>) => void
   info: (msg: string, fields?: Record<string, unknown>) => void
+  warn: (msg: string, fields?: Record<string, unknown>) => void
   error: (msg: string, fields?: Record<string, unknown>) => void
 }
 
@@ -25,6 +26,7 @@ export function createLogger (format: 'plain' | 'json', level: Level = 'info', w
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f)
   }
 }

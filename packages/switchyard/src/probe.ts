@@ -107,16 +107,20 @@ export async function probe (target: string, o: ProbeOptions = {}): Promise<Prob
     return fail(target, PROBE_EXIT.idMismatch, 'id-mismatch', `${where} is node ${peerId}, not ${addr.id}: the address book or config has a stale ID for this address`, { peerId })
   }
 
-  // 3. NodeInfo, both ways at once. We learn theirs even when they then refuse ours.
-  const ours = makeNodeInfo({ nodeId: nodeKey.id, network: o.chainId ?? 'switchyard-probe', listenAddr: 'tcp://0.0.0.0:0', moniker: 'switchyard-probe', channels: PROBE_CHANNELS })
+  // 3. NodeInfo. With a chain ID both ways at once (we learn theirs even when they then refuse
+  // ours). Without one we answer theirs with the network it names: CometBFT and Switchyard send
+  // their NodeInfo without waiting, and a made-up network would be logged as a rejected peer.
+  const ours = (network: string): NodeInfo => makeNodeInfo({ nodeId: nodeKey.id, network, listenAddr: 'tcp://0.0.0.0:0', moniker: 'switchyard-probe', channels: PROBE_CHANNELS })
   let theirs: NodeInfo
   try {
     theirs = await withDeadline(conn, Math.max(1, timeout - (performance.now() - started)), undefined, () => 'the NodeInfo exchange', async () => {
       const reader = new DelimitedReader(conn)
-      conn.write(encodeDelimited(encodeNodeInfo(ours)))
+      if (o.chainId !== undefined) conn.write(encodeDelimited(encodeNodeInfo(ours(o.chainId))))
       const body = await reader.read(MAX_NODE_INFO_SIZE, 'NodeInfo')
       reader.release()
-      return decodeNodeInfo(body)
+      const info = decodeNodeInfo(body)
+      if (o.chainId === undefined) conn.write(encodeDelimited(encodeNodeInfo(ours(info.network))))
+      return info
     })
   } catch (err) {
     const e = err as SwitchyardError
@@ -140,19 +144,14 @@ export async function probe (target: string, o: ProbeOptions = {}): Promise<Prob
     return fail(target, PROBE_EXIT.wrongNetwork, 'wrong-network', `${peerId} is on network "${theirs.network}", not "${o.chainId}"`, base)
   }
   try {
-    checkCompatible({ ...ours, network: theirs.network }, theirs)
+    checkCompatible(ours(theirs.network), theirs)
   } catch (err) {
     conn.destroy()
     const e = err as SwitchyardError
     return fail(target, PROBE_EXIT.incompatible, e.code === 'ERR_NO_COMMON_CHANNEL' ? 'no-common-channel' : 'incompatible', `${peerId} is incompatible: ${e.message}`, base)
   }
 
-  // 4. A ping (and PEX) over the live connection. Without --chain-id the peer refuses our
-  // made-up network after the NodeInfo exchange, so there is nothing more to measure.
-  if (o.chainId === undefined) {
-    conn.destroy()
-    return { address: target, ok: true, message: `${peerId} at ${where}: ${describe(theirs)}; handshake ${handshakeMs.toFixed(1)} ms (give --chain-id to also measure a ping and ask for addresses)`, exitCode: PROBE_EXIT.ok, ...base }
-  }
+  // 4. A ping (and PEX) over the live connection.
   const m = new MConnection(conn, { channels: PROBE_CHANNELS.map(id => ({ id, priority: 1, sendQueueCapacity: 4, recvMessageCapacity: 22020096 })) })
   try {
     const pingMs = await m.ping(Math.max(1, timeout - (performance.now() - started)))
@@ -173,7 +172,7 @@ export async function probe (target: string, o: ProbeOptions = {}): Promise<Prob
     const pexNote = o.pex === true ? (addrs !== undefined ? `; gave ${addrs.length} addresses` : '; did not answer our address request') : ''
     return { address: target, ok: true, message: `${peerId} at ${where}: ${describe(theirs)}; handshake ${handshakeMs.toFixed(1)} ms, ping ${pingMs.toFixed(1)} ms${pexNote}`, exitCode: PROBE_EXIT.ok, ...base, pingMs, ...(addrs !== undefined ? { addrs } : {}) }
   } catch {
-    return fail(target, PROBE_EXIT.noPong, 'no-pong', `${peerId} completed the handshake but did not answer a ping (it may have dropped us: full, or our NodeInfo refused)`, base)
+    return fail(target, PROBE_EXIT.noPong, 'no-pong', `${peerId} completed the handshake but did not answer a ping (it dropped us: full, or it already has a peer from our IP — allow_duplicate_ip = false, common when all nodes run on one host — or it refused our NodeInfo)`, base)
   } finally {
     m.close()
   }

@@ -3,13 +3,16 @@
  * in the home folder, optional metrics, and operator logs.
  */
 import type http from 'node:http'
+import net from 'node:net'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
 import { LanDiscovery, LanDiscoveryError, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
-import { serveMetrics, type SeedCounters } from './metrics.js'
+import { SeedMetrics, type SeedCounters } from './metrics.js'
+import { isLoopbackHost, netInfoServed, serveEndpoint } from './http-endpoint.js'
+import { netInfo } from './net-info.js'
 
 /** A failure that ends the program with a documented exit code and one clear line. */
 export class ExitError extends Error {
@@ -73,6 +76,9 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     moniker: cfg.moniker,
     version: SWITCHYARD_VERSION,
     listenAddress: cfg.p2p.laddr,
+    // Several nodes on one host, each on its own 127.x address: dial from ours, or every node's
+    // connections come from 127.0.0.1 and peers refuse all but one (ERR_DUPLICATE_IP).
+    ...(isLoopbackHost(laddr.host) && net.isIP(laddr.host) !== 0 ? { dialFromAddress: laddr.host } : {}),
     ...(cfg.p2p.externalAddress !== '' ? { externalAddress: cfg.p2p.externalAddress } : {}),
     maxInboundPeers: cfg.p2p.maxNumInboundPeers,
     maxOutboundPeers: cfg.p2p.maxNumOutboundPeers,
@@ -98,7 +104,8 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     serveVerifiedOnly: cfg.p2p.seedServeVerifiedOnly,
     verifiedWindow: cfg.p2p.seedVerifiedWindow,
     seedDisconnectWaitPeriod: cfg.p2p.seedCrawlHold,
-    verifier: { ratePerSecond: Math.max(1, cfg.p2p.seedVerifyRate), concurrency: Math.max(1, cfg.p2p.seedVerifyConcurrency) }
+    verifier: { ratePerSecond: Math.max(1, cfg.p2p.seedVerifyRate), concurrency: Math.max(1, cfg.p2p.seedVerifyConcurrency) },
+    onSeedUnusable: (seed, err) => log.warn('seed dial failed', { address: seed, reason: (err as { code?: string }).code ?? 'ERR_SEED_UNUSABLE', detail: err.message })
   })
   sw.addReactor('pex', pex)
 
@@ -109,28 +116,43 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     log.info('peer connected', { id: p.id, moniker: p.moniker, remote: p.socketAddress.dialString, outbound: p.outbound })
   })
   sw.on('peer:remove', (p, reason) => log.info('peer disconnected', { id: p.id, reason: reason?.code ?? 'graceful' }))
+  const seedIds = new Set(cfg.p2p.seeds.map(s => stripScheme(s).split('@')[0]!.toLowerCase()))
   sw.on('peer:rejected', ({ address, outbound, error }) => {
     const handshakeFailed = !['ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP', 'ERR_TOO_MANY_PEERS', 'ERR_SWITCH_STOPPED', 'ERR_FILTERED'].includes(error.code)
     if (handshakeFailed) bump(counters.handshakes, error.code)
     bump(counters.rejections, error.code)
+    // A seed we cannot reach is the operator's business: without one, nobody new is learned.
     // Two nodes connecting to each other at once is routine (LAN discovery, PEX): not news.
-    const routine = error.code === 'ERR_DUPLICATE_PEER'
-    log[routine ? 'debug' : 'info'](outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+    if (outbound && seedIds.has(stripScheme(address).split('@')[0]!.toLowerCase())) {
+      log.warn('seed dial failed', { address, reason: error.code, detail: error.message })
+    } else {
+      const routine = error.code === 'ERR_DUPLICATE_PEER'
+      log[routine ? 'debug' : 'info'](outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+    }
   })
 
   const started = Date.now()
   let lan: LanDiscovery | undefined
   let metrics: http.Server | undefined
+  let seedMetrics: SeedMetrics | undefined
   if (cfg.instrumentation.prometheus) {
     const m = /^(?:(.*):)?(\d+)$/.exec(stripScheme(cfg.instrumentation.prometheusListenAddr))
     if (m === null) throw new ExitError(EXIT.config, `prometheus_listen_addr ${JSON.stringify(cfg.instrumentation.prometheusListenAddr)} is not host:port`)
-    const host = m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, '')
+    // No host (CometBFT's ":26660") means loopback here: /metrics and /net_info name every peer.
+    const host = m[1] === undefined || m[1] === '' ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '')
+    const source = { namespace: cfg.instrumentation.namespace, line: cfg.instrumentation.metricsLine, sw, book, pex, counters, started }
+    const netInfoOn = netInfoServed(cfg.instrumentation.netInfo, host)
     try {
-      metrics = await serveMetrics(host, Number(m[2]), { namespace: cfg.instrumentation.namespace, sw, book, pex, counters, state: () => state, started, lan: () => lan })
+      seedMetrics = new SeedMetrics(source)
+      metrics = await serveEndpoint(host, Number(m[2]), {
+        metrics: seedMetrics,
+        state: () => state,
+        ...(netInfoOn ? { netInfo: () => netInfo({ ...source, state: () => state }) } : {})
+      })
     } catch (err) {
       throw listenError('metrics address', `${host}:${m[2]}`, err)
     }
-    log.info('metrics listening', { addr: `http://${host}:${m[2]}/metrics` })
+    log.info('metrics listening', { addr: `http://${host}:${m[2]}/metrics`, net_info: netInfoOn ? 'on' : 'off' })
   }
 
   try {
@@ -170,6 +192,7 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
       if (err instanceof LanDiscoveryError) throw new ExitError(EXIT.listen, `LAN discovery: ${err.message}`, { cause: err })
       throw listenError('LAN discovery port', `${cfg.p2p.lanDiscoveryPort}`, err)
     }
+    seedMetrics?.addLanDiscovery(lan)
     const lanIf = lan.interface!
     log.info('LAN discovery on', { mode: cfg.p2p.lanDiscovery, port: cfg.p2p.lanDiscoveryPort, interface: lanIf.name, address: lanIf.address, to: lan.destinations.join(','), why: lanIf.reason })
   }

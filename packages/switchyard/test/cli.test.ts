@@ -127,7 +127,7 @@ describe('switchyard CLI', () => {
     expect(m.get('switchyard_p2p_handshakes_total{result="ok"}')).toBeGreaterThanOrEqual(2)
     expect(m.has('cometbft_p2p_peers')).toBe(true)
     // A node on another chain is refused, and /net_info counts it in the crawl report's vocabulary.
-    const { probe } = await import('switchyard')
+    const { probe } = await import('@switchyard/cli')
     const stranger = await probe(address, { chainId: 'other-chain' })
     expect(stranger).toMatchObject({ ok: false, reason: 'wrong-network' })
     let info: { node_id: string, network: string, refusals_by_reason: Record<string, number> } | undefined
@@ -254,22 +254,30 @@ namespace = "cometbft"
     expect(await help.exit).toBe(0)
     expect(help.out.join('\n')).toMatch(/exit codes: 0 ok/)
     const unknownFlag = start(['seed', '--home', tmp(), '--p2p.no_such_key', '1'])
-    expect(await unknownFlag.exit).toBe(3)
+    expect(await unknownFlag.exit).toBe(2)
+    expect(unknownFlag.err[0]).toBe('switchyard: seed: unknown flag --p2p.no_such_key')
   })
 
-  it('two seeds on one LAN find each other by multicast (--p2p.lan_discovery)', async () => {
+  it('two seeds on one LAN find each other by multicast (--p2p.lan_discovery), counted in /metrics', async () => {
     const lanPort = 19100 + (process.pid % 500)
+    const mport = await freePort()
     const seeds = await Promise.all([1, 2].map(async i => {
       const home = tmp()
       expect(await start(['init', '--home', home, '--chain-id', 'lan-chain']).exit).toBe(0)
       return start(['seed', '--home', home, '--p2p.laddr', `tcp://127.0.74.${i}:0`, '--p2p.lan_discovery', 'multicast',
-        '--p2p.lan_discovery_port', String(lanPort), '--p2p.lan_discovery_interface', '127.0.0.1', '--p2p.lan_discovery_interval', '200ms'])
+        '--p2p.lan_discovery_port', String(lanPort), '--p2p.lan_discovery_interface', '127.0.0.1', '--p2p.lan_discovery_interval', '200ms',
+        ...(i === 1 ? ['--metrics.laddr', `127.0.0.1:${mport}`] : [])])
     }))
     const ids = await Promise.all(seeds.map(async s => (await s.address()).split('@')[0]!))
     for (const [i, s] of seeds.entries()) {
       await waitFor(() => s.err.some(l => l.includes('LAN peer discovered') && l.includes(ids[1 - i]!)), { what: 'the other seed to be discovered' })
       await waitFor(() => s.err.some(l => l.includes('peer connected') && l.includes(ids[1 - i]!)), { what: 'a connection to the other seed' })
     }
+    // LAN discovery's own counters are in the seed's registry.
+    const m = await metrics(mport)
+    expect(m.get('switchyard_lan_peers_found_total')).toBe(1)
+    expect(m.get('switchyard_lan_datagrams_sent_total')).toBeGreaterThan(0)
+    expect(m.get('switchyard_lan_datagrams_received_total')).toBeGreaterThan(0)
     for (const s of seeds) s.proc.kill('SIGTERM')
     expect(await Promise.all(seeds.map(async s => await s.exit))).toEqual([0, 0])
   }, 30_000)

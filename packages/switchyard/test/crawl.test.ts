@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { NetAddress, NodeKey } from '@switchyard/p2p'
 import { AddrBook, PexReactor } from '@switchyard/pex'
 import { TestNetwork } from '@switchyard/testing'
-import { crawl, renderReport, type CrawlResult } from 'switchyard'
+import { crawl, renderReport, type CrawlResult } from '@switchyard/cli'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const cli = `${root}packages/switchyard/dist/cli.js`
@@ -16,11 +16,21 @@ const cli = `${root}packages/switchyard/dist/cli.js`
 /**
  * 30 nodes on chain-a that each know the next two (a ring: crawling from node 0 reaches all; their
  * own PEX then spreads more), plus 4 nodes on chain-b and 3 dead addresses gossiped by chain-a
- * nodes 7 and 5.
+ * nodes 7 and 5. Node 0 also holds an old address of node 10 (a port nothing listens on), so the
+ * crawl hears node 10's ID at the dead address before it hears the working one.
  */
 let netA: TestNetwork
 let netB: TestNetwork
 const dead: NetAddress[] = []
+let stale: NetAddress
+
+async function deadPort (ip: string): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>(resolve => s.listen(0, ip, resolve))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise(resolve => s.close(resolve))
+  return port
+}
 
 async function pexNet (size: number, network: string, block: number): Promise<{ net: TestNetwork, books: AddrBook[] }> {
   const books: AddrBook[] = []
@@ -45,13 +55,11 @@ beforeAll(async () => {
     for (const d of [1, 2]) a.books[i]!.addAddress(addr(netA.node((i + d) % 30).address), addr(netA.node(i).address))
   }
   for (let i = 0; i < 3; i++) {
-    const s = net.createServer()
-    await new Promise<void>(resolve => s.listen(0, `127.0.112.${i + 1}`, resolve))
-    const port = (s.address() as net.AddressInfo).port
-    await new Promise(resolve => s.close(resolve))
-    dead.push(new NetAddress(NodeKey.generate().id, `127.0.112.${i + 1}`, port))
+    dead.push(new NetAddress(NodeKey.generate().id, `127.0.112.${i + 1}`, await deadPort(`127.0.112.${i + 1}`)))
     a.books[5]!.addAddress(dead[i]!, addr(netA.node(5).address))
   }
+  stale = new NetAddress(netA.node(10).id, '127.0.112.10', await deadPort('127.0.112.10'))
+  a.books[0]!.addAddress(stale, addr(netA.node(0).address))
   for (const n of netB.nodes) a.books[7]!.addAddress(addr(n.address), addr(netA.node(7).address))
 }, 120_000)
 
@@ -62,7 +70,11 @@ describe('switchyard crawl', () => {
 
   it('finds exactly the reachable nodes of an in-process network and explains each unreachable one', async () => {
     const progress: number[] = []
+    // Without --chain-id the crawl must not show up on the nodes as a peer from another network.
+    const wrongNetwork: string[] = []
+    for (const n of netA.nodes) n.switch.on('peer:rejected', ({ address, outbound, error }) => { if (!outbound && error.code === 'ERR_WRONG_NETWORK') wrongNetwork.push(`${n.id} refused ${address}`) })
     result = await crawl({ seeds: [netA.node(0).address], concurrency: 8, timeout: 3000, onProgress: p => progress.push(p.probed) })
+    expect(wrongNetwork).toEqual([])
     expect(result.chainId).toBe('chain-a') // learned from the seed
     const reachable = result.nodes.filter(n => n.reachable).map(n => n.id).sort()
     expect(reachable).toEqual(netA.nodes.map(n => n.id).sort())
@@ -70,14 +82,32 @@ describe('switchyard crawl', () => {
     for (const d of dead) expect(byId.get(d.id)).toMatchObject({ reachable: false, reason: 'refused', message: expect.stringMatching(/connection refused/) })
     for (const n of netB.nodes) expect(byId.get(n.id)).toMatchObject({ reachable: false, reason: 'wrong-network', message: expect.stringMatching(/"chain-b", not "chain-a"/), nodeInfo: { network: 'chain-b' } })
     expect(result.nodes).toHaveLength(30 + 4 + 3)
-    expect(result.counts).toMatchObject({ found: 37, probed: 37, reachable: 30, failed: 7, byReason: { refused: 3, 'wrong-network': 4 } })
+    expect(result.addresses).toHaveLength(30 + 4 + 3 + 1)
+    expect(result.counts).toMatchObject({ found: 38, probed: 38, reachable: 30, failed: 8, nodes: 37, reachableNodes: 30, byReason: { refused: 4, 'wrong-network': 4 } })
+    expect(result.warnings).toEqual([])
     // Who told us: node 1 was heard from the seed's answer, the dead ones from node 5.
     expect(byId.get(netA.node(1).id)!.heardFrom).toContain(netA.node(0).id)
     for (const d of dead) expect(byId.get(d.id)!.heardFrom).toContain(netA.node(5).id)
     // Nobody gossips its own address (each book holds its node's address as "ours").
     for (const n of result.nodes) expect(n.heardFrom).not.toContain(n.id)
-    expect(Math.max(...progress)).toBe(37)
+    expect(Math.max(...progress)).toBe(38)
   }, 60_000)
+
+  it('a node known under two addresses is probed at both and reported reachable at the one that works', () => {
+    const node10 = netA.node(10)
+    const n = result.nodes.find(x => x.id === node10.id)!
+    expect(n).toMatchObject({ reachable: true, address: node10.address, nodeInfo: { moniker: 'node10' } })
+    expect(n.addresses.slice().sort()).toEqual([node10.address, stale.toString()].sort())
+    const pairs = result.addresses.filter(a => a.id === node10.id)
+    const old = pairs.find(a => a.address === stale.toString())!
+    expect(old).toMatchObject({ reachable: false, reason: 'refused' })
+    expect(old.heardFrom).toContain(netA.node(0).id)
+    const working = pairs.find(a => a.address === node10.address)!
+    expect(working).toMatchObject({ reachable: true })
+    // The gossipers of the working address are credited to it, not to the dead one.
+    expect(working.heardFrom).not.toContain(netA.node(0).id)
+    expect(working.heardFrom.length).toBeGreaterThanOrEqual(1)
+  })
 
   it('the CLI writes network.json and a self-contained report.html', async () => {
     const out = mkdtempSync(join(tmpdir(), 'swy-crawl-'))
@@ -86,26 +116,55 @@ describe('switchyard crawl', () => {
         (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? null, stdout, stderr }))
     })
     expect(run.code).toBe(0)
-    expect(run.stderr).toMatch(/found 37 · probed 37 · reachable 30 · failed 7 \(wrong-network 4, refused 3\)/)
+    expect(run.stderr).toMatch(/found 38 · probed 38 · reachable 30 · failed 8 \(refused 4, wrong-network 4\)/)
     const network = JSON.parse(readFileSync(join(out, 'network.json'), 'utf8')) as CrawlResult
     expect(network.counts.reachable).toBe(30)
     const html = readFileSync(join(out, 'report.html'), 'utf8')
     // Opens without network access: nothing external is referenced.
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i)
     expect(html).not.toMatch(/<script/i)
-    expect(html).toContain('Why nodes were not reachable')
+    expect(html).toContain('Why addresses were not reachable')
     expect(html).toContain('wrong-network')
   }, 60_000)
 
-  it('escapes what peers say about themselves', () => {
+  it('flags a chain that mixes CometBFT v0.38 (p2p 8) and v1.0 (p2p 9) nodes, in the result and the report', async () => {
+    const books: AddrBook[] = []
+    const mixed = await TestNetwork.start({
+      size: 3,
+      network: 'chain-m',
+      ip: i => `127.0.113.${i + 1}`,
+      switchOptions: i => {
+        books[i] = new AddrBook({ strict: false })
+        return { addressBook: books[i], ...(i === 2 ? { protocolVersion: { p2p: 9 }, version: '1.0.1' } : { version: '0.38.19' }) }
+      },
+      reactors: i => ({ pex: new PexReactor({ book: books[i]!, ensurePeersPeriod: 3_600_000, startJitter: false }) })
+    })
+    try {
+      for (const j of [1, 2]) books[0]!.addAddress(NetAddress.parse(mixed.node(j).address), NetAddress.parse(mixed.node(0).address))
+      const r = await crawl({ seeds: [mixed.node(0).address], timeout: 3000 })
+      expect(r.counts).toMatchObject({ nodes: 3, reachableNodes: 3 })
+      expect(r.warnings).toEqual(['incompatible mix on chain-m: 2 on p2p protocol 8 (CometBFT v0.34–v0.40), 1 on p2p protocol 9 (CometBFT v1.0). They connect, but CometBFT v0.38 nodes crash on v1.0\'s consensus messages: run one line per chain.'])
+      const html = renderReport(r)
+      expect(html).toContain('Incompatible versions')
+      expect(html).toContain('<td>9 / 11 / 0</td>')
+      expect(html).toContain('1.0.1 (p2p 9, block 11)')
+    } finally {
+      await mixed.stop()
+    }
+  }, 60_000)
+
+    it('escapes what peers say about themselves', () => {
     const evil = renderReport({
       started: 'a', finished: 'b', seeds: [], chainId: '<b>x</b>',
-      nodes: [{ id: 'x', address: 'x@1.2.3.4:1', reachable: true, heardFrom: ['seed'], knows: [], firstSeen: '', nodeInfo: { moniker: '<script>alert(1)</script>', version: '"><img src=x>', network: 'n', listenAddr: '', channels: '', protocolVersion: { p2p: 8, block: 11, app: 0 } } }],
-      counts: { found: 1, probed: 1, reachable: 1, failed: 0, byReason: {} }
+      nodes: [{ id: 'x', address: 'x@1.2.3.4:1', addresses: ['x@1.2.3.4:1'], reachable: true, heardFrom: ['seed'], knows: [], firstSeen: '', nodeInfo: { moniker: '<script>alert(1)</script>', version: '"><img src=x>', network: 'n', listenAddr: '', channels: '', protocolVersion: { p2p: 8, block: 11, app: 0 } } }],
+      addresses: [{ id: 'x', address: 'x@1.2.3.4:1', reachable: true, heardFrom: ['seed'], firstSeen: '', nodeInfo: { moniker: '<script>alert(1)</script>', version: '"><img src=x>', network: 'n', listenAddr: '', channels: '', protocolVersion: { p2p: 8, block: 11, app: 0 } } }],
+      warnings: ['<i>mixed</i>'],
+      counts: { found: 1, probed: 1, reachable: 1, failed: 0, nodes: 1, reachableNodes: 1, byReason: {} }
     })
     expect(evil).not.toContain('<script>alert')
     expect(evil).not.toContain('<img src=x>')
     expect(evil).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(evil).not.toContain('<i>mixed')
   })
 
   it('report.html renders in headless Chromium (screenshot)', async (ctx) => {

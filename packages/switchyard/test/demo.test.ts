@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { runDemo } from 'switchyard'
+import { runDemo } from '@switchyard/cli'
 
 describe('the loopback demo', () => {
   it('handshakes two nodes and delivers every message', async () => {

@@ -4,7 +4,7 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { NetAddress, NodeKey, Switch } from '@switchyard/p2p'
 import { AddrBook, PexReactor } from '@switchyard/pex'
-import { probe, PROBE_EXIT } from 'switchyard'
+import { probe, PROBE_EXIT } from '@switchyard/cli'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const cli = `${root}packages/switchyard/dist/cli.js`

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, init, loadConfig, runSeed } from 'switchyard'
+import { createLogger, init, loadConfig, runSeed } from '@switchyard/cli'
 
 describe('seed verification settings', () => {
   it('init writes the defaults (verified only, 1 h window, 30 s crawl hold) and the seed uses them', async () => {
