@@ -20,6 +20,7 @@ export default defineConfig({
     reporters: jsonReport !== undefined ? ['default', 'json'] : ['default'],
     ...(jsonReport !== undefined ? { outputFile: { json: jsonReport } } : {}),
     include: ['test/**/*.test.ts', 'interop/test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    setupFiles: ['./test/setup-assertions.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks'

@@ -1,6 +1,7 @@
 /** Helpers shared by the test suites: loopback socket pairs and waiting on events with a timeout. */
 import net from 'node:net'
 import type { EventEmitter } from 'node:events'
+import { scaled } from '@switchyard/testing'
 
 /** Two connected TCP sockets on 127.0.0.1. */
 export async function socketPair (): Promise<[net.Socket, net.Socket]> {
@@ -19,6 +20,7 @@ export async function socketPair (): Promise<[net.Socket, net.Socket]> {
 
 /** Resolves when `predicate` holds, polling on the event loop; rejects after `timeoutMs`. */
 export async function waitFor (predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  timeoutMs = scaled(timeoutMs)
   const deadline = Date.now() + timeoutMs
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
@@ -28,6 +30,7 @@ export async function waitFor (predicate: () => boolean, timeoutMs = 5000, what 
 
 /** The arguments of the next `event`, or a rejection after `timeoutMs`. */
 export async function nextEvent<T extends unknown[] = unknown[]> (emitter: EventEmitter, event: string, timeoutMs = 5000): Promise<T> {
+  timeoutMs = scaled(timeoutMs)
   return await new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => { emitter.off(event, on); reject(new Error(`timed out after ${timeoutMs} ms waiting for '${event}'`)) }, timeoutMs)
     const on = (...args: unknown[]): void => { clearTimeout(timer); resolve(args as T) }
@@ -49,3 +52,4 @@ export function patternBytes (n: number, seed = 1): Buffer {
   for (let i = 0; i < n; i++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; b[i] = x & 0xff }
   return b
 }
+export { scaled } from '@switchyard/testing'

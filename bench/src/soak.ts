@@ -4,12 +4,17 @@
  * set time. Reports messages delivered and lost on live connections (must be 0), sends refused,
  * RSS over time, event-loop lag p99, and peer removals by error code.
  *
- *   node --expose-gc bench/dist/soak.js [--nodes 50] [--minutes 10] [--churn-every 5] [--report FILE]
+ * Exits 1 when a message was lost or duplicated, or none was delivered (soak-verdict.ts).
+ * --inject-loss N skips a sequence number every N sends (a message "lost in transit"), to check
+ * that the run does fail then.
+ *
+ *   node --expose-gc bench/dist/soak.js [--nodes 50] [--minutes 10] [--churn-every 5] [--report FILE] [--inject-loss N]
  */
 import { writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { NodeKey, Reactor, Switch, channel, peerDataKey, type Envelope, type Peer } from '@switchyard/p2p'
 import { AddrBook, PexReactor } from '@switchyard/pex'
+import { soakVerdict } from './soak-verdict.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: number): number => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt }
@@ -18,6 +23,8 @@ const MINUTES = arg('--minutes', 10)
 const CHURN_EVERY_S = arg('--churn-every', 5)
 const reportIdx = args.indexOf('--report')
 const REPORT = reportIdx >= 0 ? args[reportIdx + 1] : undefined
+const INJECT_LOSS = arg('--inject-loss', 0)
+let sends = 0
 
 /** Chat messages carry a per-connection sequence number: 8 bytes seq + a line of text. */
 const Chat = channel<Uint8Array>({ id: 0x60, priority: 5, sendQueueCapacity: 200 })
@@ -43,8 +50,12 @@ class ChatLoad extends Reactor {
       const b = Buffer.alloc(8 + 120, 0x61)
       b.writeBigUInt64BE(BigInt(st.sent), 0)
       // Numbered only when queued, so a refused send is not counted as a loss at the receiver.
-      if (p.trySend(Chat, b)) st.sent++
-      else totals.sendRefused++
+      if (p.trySend(Chat, b)) {
+        st.sent++
+        if (INJECT_LOSS > 0 && ++sends % INJECT_LOSS === 0) st.sent++ // a gap the receiver must count as lost
+      } else {
+        totals.sendRefused++
+      }
     }
   }
 }
@@ -108,7 +119,9 @@ async function main (): Promise<void> {
   console.log(JSON.stringify(report, null, 2))
   if (REPORT !== undefined) writeFileSync(REPORT, JSON.stringify(report, null, 2))
   await Promise.all([...nodes.map(async n => { await n.sw.stop() }), seed.stop()])
-  process.exit(0)
+  const verdict = soakVerdict(report)
+  if (!verdict.ok) console.error(`soak FAILED: ${verdict.problems.join('; ')}`)
+  process.exit(verdict.ok ? 0 : 1)
 }
 
 main().catch(err => { console.error(err); process.exit(1) })

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { NodeKey, Switch } from '@switchyard/p2p'
-import { waitFor } from '@switchyard/testing'
+import { scaled, waitFor } from '@switchyard/testing'
 import { ChatReactor } from '@switchyard/example-chat'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
@@ -73,7 +73,7 @@ describe('chat example', () => {
     bob.say('/quit')
     await alice.line(l => l === '* bob left', 'alice to see bob leave')
     await carol.line(l => l === '* bob left', 'carol to see bob leave')
-    expect(performance.now() - t0).toBeLessThan(2000)
+    expect(performance.now() - t0).toBeLessThan(scaled(2000))
     expect(await bob.exited).toBe(0)
   })
 

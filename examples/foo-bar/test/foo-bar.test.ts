@@ -18,7 +18,7 @@ describe('foo-bar sub-protocol', () => {
   it('a peer sending invalid UTF-8 on the channel is disconnected', async () => {
     net = await TestNetwork.start({ size: 2, reactors: () => ({ foobar: new FooBarReactor() }), topology: 'line' })
     const peer = net.node(0).switch.peers.get(net.node(1).id)!
-    peer.mconn.trySend(FooBarChannel.id, Buffer.from([0xff, 0xfe]))
+    peer.trySendBytes(FooBarChannel.id, Buffer.from([0xff, 0xfe]))
     const [, reason] = await new Promise<[unknown, { code: string }]>(resolve => net!.node(1).switch.once('peer:remove', (p, r) => resolve([p, r as { code: string }])))
     expect(reason.code).toBe('ERR_MALFORMED_MESSAGE')
   })

@@ -11,6 +11,8 @@ import { ConnectionClosedError, StreamError } from './errors.js'
 
 /** Bytes held beyond the message being read before we stop reading (the peer is ahead of us). */
 const MAX_AHEAD = 64 * 1024
+/** How many of the first bytes are kept for diagnosis (an HTTP status line fits). */
+const FIRST_BYTES = 64
 
 export class DelimitedReader {
   private readonly stream: Duplex
@@ -18,6 +20,7 @@ export class DelimitedReader {
   private failure: SwitchyardError | undefined
   private wake: (() => void) | undefined
   private released = false
+  private first: Buffer = Buffer.alloc(0)
 
   constructor (stream: Duplex) {
     this.stream = stream
@@ -45,6 +48,11 @@ export class DelimitedReader {
     }
   }
 
+  /** The first bytes this reader pulled from the stream (up to 64): what a wrong kind of server said. */
+  get firstBytes (): Uint8Array {
+    return this.first
+  }
+
   /** Stops listening; unread bytes are put back at the front of the stream for its next reader. */
   release (): void {
     if (this.released) return
@@ -62,6 +70,7 @@ export class DelimitedReader {
     let chunk: Buffer | null
     while (this.buffered.length < MAX_AHEAD && (chunk = this.stream.read() as Buffer | null) !== null) {
       this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk])
+      if (this.first.length < FIRST_BYTES) this.first = Buffer.concat([this.first, chunk.subarray(0, FIRST_BYTES - this.first.length)])
     }
     this.wakeUp()
   }

@@ -75,10 +75,26 @@ export class AbortError extends SwitchyardError {
   }
 }
 
-/** The peer's ephemeral key message was not a 32-byte X25519 public key. */
+/** Whether bytes a peer sent begin like an HTTP response. */
+export function looksLikeHttp (bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.subarray(0, 5)).toString('latin1') === 'HTTP/'
+}
+
+/**
+ * The peer's ephemeral key message was not a 32-byte X25519 public key. `received` holds the first
+ * bytes it sent; when they are an HTTP response, `http` is true and the message says so (a port
+ * such as CometBFT's RPC, 26657, rather than its p2p port, 26656).
+ */
 export class BadEphemeralKeyError extends SwitchyardError {
-  constructor (message: string, options?: { cause?: unknown }) {
-    super('ERR_BAD_EPHEMERAL_KEY', message, options)
+  readonly received: Uint8Array
+  readonly http: boolean
+  constructor (message: string, options?: { cause?: unknown, received?: Uint8Array }) {
+    const received = options?.received ?? new Uint8Array(0)
+    const http = looksLikeHttp(received)
+    const said = http ? `; it answered in HTTP (${JSON.stringify(Buffer.from(received).toString('latin1').split('\r\n')[0])}): this is an HTTP port such as CometBFT's RPC (26657), not a p2p port (26656)` : ''
+    super('ERR_BAD_EPHEMERAL_KEY', message + said, options)
+    this.received = received
+    this.http = http
   }
 }
 

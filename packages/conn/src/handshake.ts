@@ -11,7 +11,7 @@ import {
 import type { AeadName } from './aead.js'
 import { DelimitedReader } from './delimited-reader.js'
 import {
-  AbortError, BadEphemeralKeyError, BadSignatureError, HandshakeTimeoutError, LowOrderKeyError, StreamError,
+  AbortError, BadEphemeralKeyError, looksLikeHttp, BadSignatureError, HandshakeTimeoutError, LowOrderKeyError, StreamError,
   UnsupportedKeyTypeError
 } from './errors.js'
 import { Transcript } from './merlin.js'
@@ -38,6 +38,8 @@ export interface SecretHandshakeOptions {
   followedBy?: Uint8Array
   /** For test vectors only: a fixed X25519 ephemeral private key instead of a fresh one. */
   ephemeralPrivateKey?: Uint8Array
+  /** Told when each stage starts, so a caller can say where a failure happened. */
+  onStage?: (stage: 'key-exchange' | 'authentication') => void
 }
 
 const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
@@ -137,6 +139,7 @@ export async function secretHandshake (
   let stage = 'the ephemeral key exchange'
   let secret: SecretConnection | undefined
   try {
+    options.onStage?.('key-exchange')
     return await withDeadline(stream, timeout, options.signal, () => stage, async () => {
       // 1–2. Fresh X25519 keys; send ours and read theirs concurrently.
       const eph = ephemeralKeys(options.ephemeralPrivateKey)
@@ -147,12 +150,14 @@ export async function secretHandshake (
         theirEph = decodeBytesValue(await reader.read(MAX_EPHEMERAL_MSG, 'ephemeral key message'))
       } catch (err) {
         if (err instanceof SwitchyardError && err.code !== 'ERR_CONNECTION_CLOSED' && err.code !== 'ERR_STREAM') {
-          throw new BadEphemeralKeyError(`the peer's ephemeral key message is malformed: ${err.message}`, { cause: err })
+          throw new BadEphemeralKeyError(`the peer's ephemeral key message is malformed: ${err.message}`, { cause: err, received: reader.firstBytes })
         }
+        // A short HTTP error page ends before it fills a "message": still say what it was.
+        if (looksLikeHttp(reader.firstBytes)) throw new BadEphemeralKeyError('the peer sent no key message and closed the connection', { cause: err, received: reader.firstBytes })
         throw err
       }
       // CometBFT copies whatever length arrives into 32 bytes; we require exactly 32.
-      if (theirEph.length !== 32) throw new BadEphemeralKeyError(`the peer's ephemeral key is ${theirEph.length} bytes, not 32`)
+      if (theirEph.length !== 32) throw new BadEphemeralKeyError(`the peer's ephemeral key is ${theirEph.length} bytes, not 32`, { received: reader.firstBytes })
       reader.release()
 
       // 3–5. Order the keys, compute the shared secret, start the transcript.
@@ -173,6 +178,7 @@ export async function secretHandshake (
 
       // 9–10. Exchange AuthSigMessages inside the encrypted channel, concurrently, and check theirs.
       stage = 'authentication'
+      options.onStage?.('authentication')
       const authReader = new DelimitedReader(secret)
       const authSig = encodeDelimited(encodeAuthSigMessage(identity.publicKey, signature))
       secret.write(options.followedBy !== undefined ? Buffer.concat([authSig, options.followedBy]) : authSig)

@@ -49,12 +49,14 @@ describe('LAN discovery', () => {
     const port = udpPort()
     const nodes = await Promise.all([0, 1, 2, 3, 4].map(async i => await lanNode(10 + i, port)))
     await waitFor(() => fullMesh(nodes), { timeoutMs: 10_000, what: 'a full mesh of five' })
+    for (const n of nodes) expect(n.sw.peers.size).toBe(4)
   })
 
   it('three nodes find each other by broadcast (127.255.255.255 on loopback)', async () => {
     const port = udpPort()
     const nodes = await Promise.all([0, 1, 2].map(async i => await lanNode(20 + i, port, 'broadcast')))
     await waitFor(() => fullMesh(nodes), { timeoutMs: 10_000, what: 'a full mesh of three by broadcast' })
+    for (const n of nodes) expect(n.sw.peers.size).toBe(2)
   })
 
   it('ignores another network\'s announcements', async () => {
@@ -243,6 +245,7 @@ describe('LAN discovery', () => {
     const nodes: LanNode[] = []
     for (let i = 0; i < 3; i++) nodes.push(await lanNode(50 + i, port, 'multicast', 'lan-net', 60_000))
     await waitFor(() => fullMesh(nodes), { timeoutMs: 5000, what: 'a full mesh of three from query answers' })
+    for (const n of nodes) expect(n.sw.peers.size).toBe(2)
   })
 })
 

@@ -16,7 +16,13 @@ export interface ProtobufType<T> {
   decode: (bytes: Uint8Array) => T
 }
 
-export interface Channel<T = Uint8Array> extends Readonly<Required<ChannelDescriptor>> {
+/**
+ * A declared channel. `Id` is the channel id as a literal type when it is known at compile time
+ * (`channel({ id: 0x20, … })`, or `channel<Msg, 0x20>(…)`), so that a reactor's envelopes form a
+ * discriminated union on `channelId`.
+ */
+export interface Channel<T = Uint8Array, Id extends number = number> extends Readonly<Required<ChannelDescriptor>> {
+  readonly id: Id
   readonly codec: MessageCodec<T>
   /** The message's type as "<package>.<Name>" (e.g. "p2p.PexAddrs"), for per-type metrics. */
   readonly messageType?: (message: T) => string
@@ -32,7 +38,8 @@ function isProtobufType<T> (x: unknown): x is ProtobufType<T> {
   return typeof x === 'object' && x !== null && 'encode' in x && 'decode' in x && typeof (x as { fromObject?: unknown }).fromObject === 'function'
 }
 
-export interface ChannelOptions<T> extends ChannelDescriptor {
+export interface ChannelOptions<T, Id extends number = number> extends ChannelDescriptor {
+  id: Id
   /** A protobufjs type, or a codec; omitted = raw bytes. */
   message?: ProtobufType<T> | MessageCodec<T>
   /** Names a message's type as "<package>.<Name>" for CometBFT's per-type byte metrics. */
@@ -40,7 +47,7 @@ export interface ChannelOptions<T> extends ChannelDescriptor {
 }
 
 /** Declares a channel. Defaults follow CometBFT: sendQueueCapacity 1, recvMessageCapacity 21 MiB. */
-export function channel<T = Uint8Array> (options: ChannelOptions<T>): Channel<T> {
+export function channel<T = Uint8Array, const Id extends number = number> (options: ChannelOptions<T, Id>): Channel<T, Id> {
   if (!Number.isInteger(options.id) || options.id < 0 || options.id > 255) throw new RangeError(`channel id must be an integer 0–255, got ${options.id}`)
   if (!(options.priority > 0)) throw new RangeError(`channel ${options.id}: priority must be > 0`)
   const m = options.message

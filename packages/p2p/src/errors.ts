@@ -143,7 +143,25 @@ export class PeerStoppedError extends SwitchyardError {
   }
 }
 
+/** A reactor's callback (initPeer, addPeer, receive) threw; only that peer is stopped. `reactor` names it. */
+export class ReactorError extends SwitchyardError {
+  readonly reactor: string
+  readonly callback: string
+  constructor (reactor: string, callback: string, cause: unknown) {
+    super('ERR_REACTOR', `reactor ${JSON.stringify(reactor)} failed in ${callback}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.reactor = reactor
+    this.callback = callback
+  }
+}
+
+/** dialPeersAsync was handed more addresses than the dial queue holds; the extra ones are not dialed. */
+export class DialQueueFullError extends SwitchyardError {
+  constructor (address: string, limit: number) {
+    super('ERR_DIAL_QUEUE_FULL', `not dialing ${address}: ${limit} dials are already waiting`)
+  }
+}
+
 export const switchErrorCodes = [
   'ERR_INVALID_ADDRESS', 'ERR_DIAL_TIMEOUT', 'ERR_DIAL_FAILED', 'ERR_FILTERED', 'ERR_DUPLICATE_PEER', 'ERR_DUPLICATE_IP',
-  'ERR_TOO_MANY_PEERS', 'ERR_CHANNEL_TAKEN', 'ERR_SWITCH_STOPPED', 'ERR_PEER_STOPPED'
+  'ERR_TOO_MANY_PEERS', 'ERR_CHANNEL_TAKEN', 'ERR_SWITCH_STOPPED', 'ERR_PEER_STOPPED', 'ERR_REACTOR', 'ERR_DIAL_QUEUE_FULL'
 ] as const

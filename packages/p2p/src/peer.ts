@@ -1,9 +1,10 @@
 /**
- * A connected, authenticated peer: its identity and NodeInfo, its MConnection, and per-peer data
- * that reactors keep on it.
+ * A connected, authenticated peer: its identity and NodeInfo, its connection (behind the PeerLink
+ * interface), and per-peer data that reactors keep on it.
  */
 import createDebug from 'debug'
-import type { MConnection, MConnectionStatus, SendOptions } from '@switchyard/conn'
+import type { MConnectionStatus, SendOptions } from '@switchyard/conn'
+import type { SwitchyardError } from '@switchyard/wire'
 import type { NodeInfo } from '@switchyard/wire'
 import type { Channel } from './channel.js'
 import { NetAddress } from './net-address.js'
@@ -16,6 +17,21 @@ const log = createDebug('switchyard:p2p:peer')
 export interface PeerDataKey<T> { readonly name: string, readonly _type?: T }
 export function peerDataKey<T> (name: string): PeerDataKey<T> {
   return Object.freeze({ name })
+}
+
+/**
+ * What a Peer needs from its connection: an MConnection in practice, anything with these methods
+ * in a unit test. The Switch owns it; reactors reach it only through the Peer's methods.
+ */
+export interface PeerLink {
+  readonly isClosed: boolean
+  send: (channelId: number, bytes: Uint8Array, options?: SendOptions) => Promise<boolean>
+  trySend: (channelId: number, bytes: Uint8Array) => boolean
+  /** Drops the connection at once; `reason` is what the peer is removed with. */
+  close: (reason?: SwitchyardError) => void
+  /** Flushes what is queued, then closes. */
+  stop: (options?: { timeout?: number }) => Promise<void>
+  status: () => MConnectionStatus
 }
 
 export interface PeerFlags {
@@ -41,8 +57,7 @@ export class Peer {
   readonly remotePort: number
   /** The address we dialed (outbound) — what a persistent peer reconnects to. */
   readonly dialedAddress: NetAddress | undefined
-  /** @internal */
-  mconn!: MConnection
+  private link: PeerLink | undefined
   /** @internal Where sent message bytes are counted by type (set by the Switch). */
   messageBytes: MessageByteCounters | undefined
   private readonly data = new Map<PeerDataKey<unknown>, unknown>()
@@ -83,8 +98,15 @@ export class Peer {
     return this.nodeInfo.moniker
   }
 
+  /** @internal Called once by the Switch, after every reactor's initPeer. */
+  attach (link: PeerLink): void {
+    if (this.link !== undefined) throw new Error(`peer ${this.id} already has a connection`)
+    this.link = link
+  }
+
+  /** False before the connection starts (during initPeer) and after it closed. */
   get isConnected (): boolean {
-    return !this.mconn.isClosed
+    return this.link !== undefined && !this.link.isClosed
   }
 
   /** Whether the peer advertised this channel (sending on others is refused, as CometBFT does). */
@@ -96,7 +118,7 @@ export class Peer {
   async send<T> (ch: Channel<T>, message: T, options?: SendOptions): Promise<boolean> {
     if (!this.hasChannel(ch.id)) { log('%s does not have channel %d', this.id, ch.id); return false }
     const bytes = ch.codec.encode(message)
-    const ok = await this.mconn.send(ch.id, bytes, options)
+    const ok = await this.sendBytes(ch.id, bytes, options)
     if (ok) this.messageBytes?.add('sent', messageTypeOf(ch, message), bytes.length)
     return ok
   }
@@ -105,9 +127,28 @@ export class Peer {
   trySend<T> (ch: Channel<T>, message: T): boolean {
     if (!this.hasChannel(ch.id)) return false
     const bytes = ch.codec.encode(message)
-    const ok = this.mconn.trySend(ch.id, bytes)
+    const ok = this.trySendBytes(ch.id, bytes)
     if (ok) this.messageBytes?.add('sent', messageTypeOf(ch, message), bytes.length)
     return ok
+  }
+
+  /** Queues bytes already encoded for `channelId` (forwarding, or tests of a peer's defences). */
+  async sendBytes (channelId: number, bytes: Uint8Array, options?: SendOptions): Promise<boolean> {
+    return this.link !== undefined && await this.link.send(channelId, bytes, options)
+  }
+
+  trySendBytes (channelId: number, bytes: Uint8Array): boolean {
+    return this.link !== undefined && this.link.trySend(channelId, bytes)
+  }
+
+  /** @internal The Switch's way to end the connection (Switch.stopPeerForError / stopPeerGracefully). */
+  disconnect (reason?: SwitchyardError): void {
+    this.link?.close(reason)
+  }
+
+  /** @internal */
+  async disconnectGracefully (options?: { timeout?: number }): Promise<void> {
+    await this.link?.stop(options)
   }
 
   get<T> (key: PeerDataKey<T>): T | undefined {
@@ -126,7 +167,10 @@ export class Peer {
       unconditional: this.unconditional,
       remoteAddress: this.socketAddress.dialString,
       moniker: this.moniker,
-      connection: this.mconn.status()
+      connection: this.link?.status() ?? notStarted
     }
   }
 }
+
+// status() during initPeer, before the connection exists.
+const notStarted: MConnectionStatus = { durationMs: 0, bytesSent: 0, bytesReceived: 0, sendRate: 0, recvRate: 0, pingsSent: 0, pongsReceived: 0, channels: [], pacing: undefined }

@@ -3,7 +3,7 @@ import {
   NetAddress, NodeKey, Reactor, Switch, channel, type Channel, type Envelope, type Peer, type RemoveReason
 } from '@switchyard/p2p'
 import { protoTypes } from '@switchyard/wire'
-import { TestNetwork, waitFor, waitForEvent } from '@switchyard/testing'
+import { TestNetwork, scaled, waitFor, waitForEvent } from '@switchyard/testing'
 
 const nets: TestNetwork[] = []
 const switches: Switch[] = []
@@ -24,7 +24,7 @@ class Recorder extends Reactor {
   readonly received: Array<{ from: string, channel: number, message: unknown }> = []
   readonly removed: Array<{ id: string, reason: RemoveReason }> = []
   constructor (...channels: Array<Channel<any>>) { super(); this.channels = channels }
-  override initPeer (peer: Peer): void { this.calls.push(`init ${peer.id.slice(0, 6)} started=${(peer as unknown as { mconn?: unknown }).mconn !== undefined}`) }
+  override initPeer (peer: Peer): void { this.calls.push(`init ${peer.id.slice(0, 6)} connected=${peer.isConnected}`) }
   override addPeer (peer: Peer): void { this.calls.push(`add ${peer.id.slice(0, 6)} connected=${peer.isConnected}`) }
   override removePeer (peer: Peer, reason: RemoveReason): void {
     this.calls.push(`remove ${peer.id.slice(0, 6)} connected=${peer.isConnected}`)
@@ -50,7 +50,7 @@ describe('Switch', () => {
     const net = await network({ size: 2, reactors: () => ({ rec: new Recorder(A) }), topology: 'line' })
     const rec0 = net.node(0).reactors.rec as Recorder
     const id1 = net.node(1).id.slice(0, 6)
-    expect(rec0.calls).toEqual([`init ${id1} started=false`, `add ${id1} connected=true`])
+    expect(rec0.calls).toEqual([`init ${id1} connected=false`, `add ${id1} connected=true`])
     const peer = net.node(0).switch.peers.get(net.node(1).id)!
     net.node(0).switch.stopPeerForError(peer, 'test says so')
     await waitFor(() => rec0.calls.length === 3)
@@ -93,7 +93,7 @@ describe('Switch', () => {
     const good = net.node(2)
     // Node 1 has channel 0x43 and sends on it, bypassing the check that the remote advertises it.
     const toHub = net.node(1).switch.peers.get(hub.id)!
-    toHub.mconn.trySend(0x43, Buffer.from('not yours'))
+    toHub.trySendBytes(0x43, Buffer.from('not yours'))
     const [peer, reason] = await waitForEvent<[Peer, RemoveReason]>(hub.switch, 'peer:remove')
     expect(peer).toBe(bad)
     expect(reason).toMatchObject({ code: 'ERR_UNKNOWN_CHANNEL' })
@@ -106,7 +106,7 @@ describe('Switch', () => {
   it('drops a peer whose message does not decode as the channel\'s type', async () => {
     const Typed = channel({ id: 0x44, priority: 1, sendQueueCapacity: 10, message: protoTypes.NetAddress as never })
     const net = await network({ size: 2, reactors: () => ({ rec: new Recorder(Typed) }), topology: 'line' })
-    net.node(0).switch.peers.get(net.node(1).id)!.mconn.trySend(0x44, Buffer.from([0xff, 0xff, 0xff]))
+    net.node(0).switch.peers.get(net.node(1).id)!.trySendBytes(0x44, Buffer.from([0xff, 0xff, 0xff]))
     const [, reason] = await waitForEvent<[Peer, RemoveReason]>(net.node(1).switch, 'peer:remove')
     expect(reason).toMatchObject({ code: 'ERR_MALFORMED_MESSAGE' })
   })
@@ -217,7 +217,7 @@ describe('Switch', () => {
     const seenBoth = Promise.all([1, 2].map(async i => await waitForEvent<[Peer]>(net.node(i).switch, 'peer:remove', { filter: p => p.id === hub.id, timeoutMs: 1000 })))
     await hub.switch.stop()
     await seenBoth
-    expect(performance.now() - t1).toBeLessThan(1000)
+    expect(performance.now() - t1).toBeLessThan(scaled(1000))
   })
 
   it('a graceful stop of a leaf is seen by the hub within 1 s', async () => {
@@ -227,7 +227,7 @@ describe('Switch', () => {
     const seen = waitForEvent<[Peer]>(net.node(0).switch, 'peer:remove', { filter: p => p.id === leaving.id, timeoutMs: 1000 })
     await leaving.switch.stop()
     await seen
-    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(performance.now() - t0).toBeLessThan(scaled(1000))
     expect(net.node(0).switch.peers.has(net.node(2).id)).toBe(true)
   })
 

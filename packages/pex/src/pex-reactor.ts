@@ -14,13 +14,14 @@ import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard
 import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
 import { AddressVerifier, reachedAges, type AddressVerifierOptions } from './verifier.js'
 import { PexInvalidAddressError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
+import { RecentMap } from './recent-map.js'
 
 const log = createDebug('switchyard:pex:reactor')
 
 /** 256 bytes per address × 250 addresses, as CometBFT sizes it. */
 export const PEX_MAX_MESSAGE = 64_000
 
-export const PexChannel = channel<PexMessage>({
+export const PexChannel = channel<PexMessage, 0x00>({
   id: 0x00, priority: 1, sendQueueCapacity: 10, recvMessageCapacity: PEX_MAX_MESSAGE,
   message: { encode: encodePexMessage, decode: decodePexMessage },
   // CometBFT's Go names (package p2p): its metrics label these p2p_PexRequest / p2p_PexAddrs.
@@ -63,6 +64,8 @@ export interface PexReactorOptions {
   dialBackoffUnit?: number
   /** Wait up to one period before the first ensurePeers when we already have peers (default true). */
   startJitter?: boolean
+  /** Peers and addresses whose request times, dial back-off and crawl times are remembered (default 1024 each). */
+  maxTracked?: number
   random?: () => number
 }
 
@@ -77,10 +80,11 @@ export class PexReactor extends Reactor {
   readonly verifier: AddressVerifier | undefined
   private readonly seedIds: Set<string>
   private readonly requestsSent = new Set<string>()
-  private readonly requestedAt = new Map<string, number>()
+  // Bounded: a stream of new peer IDs or dead addresses forgets the oldest, never grows them.
+  private readonly requestedAt: RecentMap<string, number>
   private readonly received = new Map<string, { count: number, last: number }>()
-  private readonly dialAttempts = new Map<string, { attempts: number, lastDialed: number }>()
-  private readonly crawled = new Map<string, number>()
+  private readonly dialAttempts: RecentMap<string, { attempts: number, lastDialed: number }>
+  private readonly crawled: RecentMap<string, number>
   private readonly connectedAt = new Map<string, number>()
   private timers: NodeJS.Timeout[] = []
   private wakeScheduled = false
@@ -92,6 +96,10 @@ export class PexReactor extends Reactor {
     super()
     const period = options.ensurePeersPeriod ?? 30_000
     this.book = options.book
+    const tracked = options.maxTracked ?? 1024
+    this.requestedAt = new RecentMap(tracked)
+    this.dialAttempts = new RecentMap(tracked)
+    this.crawled = new RecentMap(tracked)
     this.o = {
       seedMode: options.seedMode ?? false,
       seeds: options.seeds ?? [],
@@ -108,6 +116,7 @@ export class PexReactor extends Reactor {
       banTime: options.banTime ?? DEFAULT_BAN_MS,
       dialBackoffUnit: options.dialBackoffUnit ?? 1000,
       startJitter: options.startJitter ?? true,
+      maxTracked: tracked,
       random: options.random ?? Math.random
     }
     this.onSeedUnusable = options.onSeedUnusable
@@ -115,6 +124,11 @@ export class PexReactor extends Reactor {
     this.verifier = this.o.seedMode && this.o.verifyAddresses
       ? new AddressVerifier({ ...options.verifier, dial: async a => await this.verifyDial(a) })
       : undefined
+  }
+
+  /** Entries in the reactor's bookkeeping maps (each bounded by maxTracked, or by the connected peers). */
+  get tracked (): { requestedAt: number, dialAttempts: number, crawled: number, received: number, connectedAt: number } {
+    return { requestedAt: this.requestedAt.size, dialAttempts: this.dialAttempts.size, crawled: this.crawled.size, received: this.received.size, connectedAt: this.connectedAt.size }
   }
 
   override start (): void {

@@ -89,22 +89,39 @@ describe('PEX reactor', () => {
     const { net, books } = await pexNetwork(2, () => ({ ensurePeersPeriod: 60_000 }), [[1, 0]])
     const liar = net.node(1).switch.peers.get(net.node(0).id)!
     const removed = waitForEvent<[Peer, RemoveReason]>(net.node(0).switch, 'peer:remove')
-    liar.mconn.trySend(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: '8.8.8.8', port: 26656 }] }))
+    liar.trySendBytes(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: '8.8.8.8', port: 26656 }] }))
     expect((await removed)[1]).toMatchObject({ code: 'ERR_PEX_UNSOLICITED' })
     expect(books[0]!.has('ab'.repeat(20))).toBe(false)
     expect(books[0]!.isBanned(net.node(1).id)).toBe(true)
   })
 
-  it('an answer holding an address that is not an IP gets the sender disconnected (ERR_PEX_INVALID_ADDRESS)', async () => {
-    const { net, pex } = await pexNetwork(2, () => ({ ensurePeersPeriod: 60_000 }))
-    // Node 0 asks node 1 (so the answer is solicited), and node 1 answers with garbage by hand.
-    await net.node(0).switch.dial(net.node(1).address)
-    await waitFor(() => net.node(1).switch.peers.has(net.node(0).id))
-    const toAsker = net.node(1).switch.peers.get(net.node(0).id)!
-    const removed = waitForEvent<[Peer, RemoveReason]>(net.node(0).switch, 'peer:remove')
-    pex(0).requestAddrs(net.node(0).switch.peers.get(net.node(1).id)!)
-    toAsker.mconn.trySend(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: 'not-an-ip', port: 1 }] }))
-    expect((await removed)[1]).toMatchObject({ code: expect.stringMatching(/ERR_PEX_INVALID_ADDRESS|ERR_PEX_UNSOLICITED/) })
+  it('an answer holding an address that is not an IP gets the sender disconnected (ERR_PEX_INVALID_ADDRESS) and banned', async () => {
+    // Node 1 runs no PEX reactor (only a raw one on channel 0 that never answers), so the only
+    // answer node 0 ever gets is the one we send by hand: solicited, and invalid.
+    class SilentPex extends Reactor {
+      readonly channels = [PexChannel]
+      override receive (): void {}
+    }
+    const book = new AddrBook({ strict: false })
+    const net = await TestNetwork.start({
+      size: 2,
+      switchOptions: i => i === 0 ? { addressBook: book } : {},
+      reactors: (i): Record<string, Reactor> => i === 0 ? { pex: new PexReactor({ book, ensurePeersPeriod: 60_000, startJitter: false }) } : { silent: new SilentPex() },
+      topology: [[0, 1]]
+    })
+    nets.push(net)
+    const asker = net.node(0)
+    const pex = asker.reactors.pex as PexReactor
+    const toAsker = net.node(1).switch.peers.get(asker.id)!
+    pex.requestAddrs(asker.switch.peers.get(net.node(1).id)!) // no-op if addPeer already asked
+    expect(pex.stats.requestsSent).toBe(1)
+    const removed = waitForEvent<[Peer, RemoveReason]>(asker.switch, 'peer:remove')
+    toAsker.trySendBytes(PexChannel.id, encodePexMessage({ type: 'addrs', addrs: [{ id: 'ab'.repeat(20), ip: 'not-an-ip', port: 1 }] }))
+    const [peer, reason] = await removed
+    expect(peer.id).toBe(net.node(1).id)
+    expect(reason).toMatchObject({ code: 'ERR_PEX_INVALID_ADDRESS' })
+    expect(pex.stats).toMatchObject({ invalid: 1, unsolicited: 0 })
+    expect(book.isBanned(net.node(1).id)).toBe(true)
   })
 
   it('31 nodes that start knowing only one seed all reach their outbound target', async () => {

@@ -3,15 +3,12 @@
  * why it failed, in one line, with an exit code per failure class (docs/operators.md).
  */
 import net from 'node:net'
-import { MConnection, secretHandshake, DelimitedReader, withDeadline } from '@switchyard/conn'
+import { MConnection } from '@switchyard/conn'
 import {
-  NetAddress, NodeKey, checkCompatible, makeNodeInfo, nodeIdFromPublicKey, resolveNetAddress, validateNodeInfo,
-  MAX_NODE_INFO_SIZE
+  NetAddress, NodeKey, checkCompatible, makeNodeInfo, resolveNetAddress, upgradeFailureOf, upgradeToPeer, type PeerConnection
 } from '@switchyard/p2p'
 import { PexChannel } from '@switchyard/pex'
-import {
-  SwitchyardError, decodeNodeInfo, decodePexMessage, encodeDelimited, encodeNodeInfo, encodePexMessage, type NodeInfo
-} from '@switchyard/wire'
+import { SwitchyardError, decodePexMessage, encodePexMessage, type NodeInfo } from '@switchyard/wire'
 
 /** Exit codes, one per failure class. */
 export const PROBE_EXIT = {
@@ -91,65 +88,27 @@ export async function probe (target: string, o: ProbeOptions = {}): Promise<Prob
   }
   socket.setNoDelay(true)
 
-  // 2. SecretConnection (key exchange, then authentication)
-  let conn
-  try {
-    conn = await secretHandshake(socket, nodeKey, { timeout: Math.max(1, timeout - (performance.now() - started)) })
-  } catch (err) {
-    const e = err as SwitchyardError & { stage?: string }
-    if (e.code === 'ERR_HANDSHAKE_TIMEOUT') return fail(target, PROBE_EXIT.handshakeTimeout, 'handshake-timeout', `connected to ${where}, but the handshake timed out during ${e.stage ?? 'the key exchange'}: the peer accepted TCP and then stalled (not a CometBFT p2p port, or overloaded)`)
-    if (e.code === 'ERR_CONNECTION_CLOSED') return fail(target, PROBE_EXIT.handshakeFailed, 'closed-during-handshake', `${where} closed the connection during the handshake (full, banning us, or not a CometBFT p2p port)`)
-    return fail(target, PROBE_EXIT.handshakeFailed, 'handshake-failed', `handshake with ${where} failed: ${e.message} (${e.code ?? 'error'})`)
-  }
-  const peerId = nodeIdFromPublicKey(conn.remotePublicKey!)
-  if (addr.id !== peerId) {
-    conn.destroy()
-    return fail(target, PROBE_EXIT.idMismatch, 'id-mismatch', `${where} is node ${peerId}, not ${addr.id}: the address book or config has a stale ID for this address`, { peerId })
-  }
-
-  // 3. NodeInfo. With a chain ID both ways at once (we learn theirs even when they then refuse
-  // ours). Without one we answer theirs with the network it names: CometBFT and Switchyard send
-  // their NodeInfo without waiting, and a made-up network would be logged as a rejected peer.
+  // 2. The same upgrade the Switch runs (key exchange → authentication → the dialed ID → NodeInfo
+  // → checks → compatibility); upgradeFailureOf says where it stopped and what we learnt by then.
+  // Without --chain-id we answer the peer's NodeInfo with the network it names: CometBFT and
+  // Switchyard send theirs without waiting, and a made-up network would be logged as a rejected peer.
   const ours = (network: string): NodeInfo => makeNodeInfo({ nodeId: nodeKey.id, network, listenAddr: 'tcp://0.0.0.0:0', moniker: 'switchyard-probe', channels: PROBE_CHANNELS })
-  let theirs: NodeInfo
+  let up: PeerConnection
   try {
-    theirs = await withDeadline(conn, Math.max(1, timeout - (performance.now() - started)), undefined, () => 'the NodeInfo exchange', async () => {
-      const reader = new DelimitedReader(conn)
-      if (o.chainId !== undefined) conn.write(encodeDelimited(encodeNodeInfo(ours(o.chainId))))
-      const body = await reader.read(MAX_NODE_INFO_SIZE, 'NodeInfo')
-      reader.release()
-      const info = decodeNodeInfo(body)
-      if (o.chainId === undefined) conn.write(encodeDelimited(encodeNodeInfo(ours(info.network))))
-      return info
+    up = await upgradeToPeer(socket, {
+      nodeKey,
+      nodeInfo: o.chainId !== undefined ? ours(o.chainId) : (theirs: NodeInfo) => ours(theirs.network),
+      expectedPeerId: addr.id,
+      timeout: Math.max(1, timeout - (performance.now() - started)),
+      resolveHost: async () => {}, // a listen_addr we cannot resolve is the peer's business, not the probe's
+      checkCompatible
     })
   } catch (err) {
-    const e = err as SwitchyardError
-    if (e.code === 'ERR_HANDSHAKE_TIMEOUT') return fail(target, PROBE_EXIT.handshakeTimeout, 'nodeinfo-timeout', `authenticated ${peerId} at ${where}, but it never sent its NodeInfo`, { peerId })
-    return fail(target, PROBE_EXIT.handshakeFailed, 'nodeinfo-failed', `authenticated ${peerId} at ${where}, but the NodeInfo exchange failed: ${e.message}`, { peerId })
+    return explainUpgradeFailure(target, where, err as SwitchyardError, performance.now() - started)
   }
+  const { conn, peerId, peerNodeInfo: theirs } = up
   const handshakeMs = performance.now() - started
   const base = { nodeInfo: theirs, peerId, handshakeMs }
-  try {
-    validateNodeInfo(theirs)
-  } catch (err) {
-    conn.destroy()
-    return fail(target, PROBE_EXIT.incompatible, 'invalid-node-info', `${peerId} sent an invalid NodeInfo: ${(err as Error).message}`, base)
-  }
-  if (theirs.nodeId !== peerId) {
-    conn.destroy()
-    return fail(target, PROBE_EXIT.idMismatch, 'id-mismatch', `${where} authenticated as ${peerId} but its NodeInfo says ${theirs.nodeId}`, base)
-  }
-  if (o.chainId !== undefined && theirs.network !== o.chainId) {
-    conn.destroy()
-    return fail(target, PROBE_EXIT.wrongNetwork, 'wrong-network', `${peerId} is on network "${theirs.network}", not "${o.chainId}"`, base)
-  }
-  try {
-    checkCompatible(ours(theirs.network), theirs)
-  } catch (err) {
-    conn.destroy()
-    const e = err as SwitchyardError
-    return fail(target, PROBE_EXIT.incompatible, e.code === 'ERR_NO_COMMON_CHANNEL' ? 'no-common-channel' : 'incompatible', `${peerId} is incompatible: ${e.message}`, base)
-  }
 
   // 4. A ping (and PEX) over the live connection.
   const m = new MConnection(conn, { channels: PROBE_CHANNELS.map(id => ({ id, priority: 1, sendQueueCapacity: 4, recvMessageCapacity: 22020096 })) })
@@ -175,6 +134,38 @@ export async function probe (target: string, o: ProbeOptions = {}): Promise<Prob
     return fail(target, PROBE_EXIT.noPong, 'no-pong', `${peerId} completed the handshake but did not answer a ping (it dropped us: full, or it already has a peer from our IP — allow_duplicate_ip = false, common when all nodes run on one host — or it refused our NodeInfo)`, base)
   } finally {
     m.close()
+  }
+}
+
+/** One probe result per upgrade stage and error code. */
+function explainUpgradeFailure (target: string, where: string, e: SwitchyardError, ms: number): ProbeResult {
+  const f = upgradeFailureOf(e) ?? { stage: 'key-exchange' }
+  const peerId = f.peerId
+  const extra: Partial<ProbeResult> = {
+    ...(peerId !== undefined ? { peerId } : {}),
+    ...(f.peerNodeInfo !== undefined ? { nodeInfo: f.peerNodeInfo, handshakeMs: ms } : {})
+  }
+  const theirs = f.peerNodeInfo
+  switch (f.stage) {
+    case 'key-exchange':
+    case 'authentication': {
+      const during = (e as SwitchyardError & { stage?: string }).stage ?? (f.stage === 'key-exchange' ? 'the ephemeral key exchange' : 'authentication')
+      if (e.code === 'ERR_HANDSHAKE_TIMEOUT') return fail(target, PROBE_EXIT.handshakeTimeout, 'handshake-timeout', `connected to ${where}, but the handshake timed out during ${during}: the peer accepted TCP and then stalled (not a CometBFT p2p port — RPC is 26657, p2p 26656 — or overloaded)`, extra)
+      if (e.code === 'ERR_CONNECTION_CLOSED') return fail(target, PROBE_EXIT.handshakeFailed, 'closed-during-handshake', `${where} closed the connection during the handshake (full, banning us, or not a CometBFT p2p port)`, extra)
+      if ((e as { http?: boolean }).http === true) return fail(target, PROBE_EXIT.handshakeFailed, 'http-port', `${where} answered in HTTP, not the p2p handshake: this is an HTTP port such as CometBFT's RPC (26657); probe the p2p port (26656 by default, [p2p] laddr)`, extra)
+      return fail(target, PROBE_EXIT.handshakeFailed, 'handshake-failed', `handshake with ${where} failed during ${during}: ${e.message} (${e.code ?? 'error'})`, extra)
+    }
+    case 'dialed-id':
+      return fail(target, PROBE_EXIT.idMismatch, 'id-mismatch', `${where} is node ${peerId ?? '?'}, not ${(e as { expected?: string }).expected ?? '?'}: the address book or config has a stale ID for this address`, extra)
+    case 'node-info':
+      if (e.code === 'ERR_HANDSHAKE_TIMEOUT') return fail(target, PROBE_EXIT.handshakeTimeout, 'nodeinfo-timeout', `authenticated ${peerId ?? '?'} at ${where}, but it never sent its NodeInfo`, extra)
+      return fail(target, PROBE_EXIT.handshakeFailed, 'nodeinfo-failed', `authenticated ${peerId ?? '?'} at ${where}, but the NodeInfo exchange failed: ${e.message}`, extra)
+    case 'node-info-checks':
+      if (e.code === 'ERR_PEER_ID_MISMATCH') return fail(target, PROBE_EXIT.idMismatch, 'id-mismatch', `${where} authenticated as ${peerId ?? '?'} but its NodeInfo says ${theirs?.nodeId ?? '?'}`, extra)
+      return fail(target, PROBE_EXIT.incompatible, 'invalid-node-info', `${peerId ?? '?'} sent an invalid NodeInfo: ${e.message}`, extra)
+    case 'compatibility':
+      if (e.code === 'ERR_WRONG_NETWORK') return fail(target, PROBE_EXIT.wrongNetwork, 'wrong-network', `${peerId ?? '?'} is on network "${theirs?.network ?? '?'}", not "${(e as { ours?: string }).ours ?? '?'}"`, extra)
+      return fail(target, PROBE_EXIT.incompatible, e.code === 'ERR_NO_COMMON_CHANNEL' ? 'no-common-channel' : 'incompatible', `${peerId ?? '?'} is incompatible: ${e.message}`, extra)
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import http from 'node:http'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { NetAddress, NodeKey, Switch } from '@switchyard/p2p'
@@ -102,13 +103,42 @@ describe('switchyard probe', () => {
     expect(r.message).toContain(wrong)
   })
 
-  it('a TCP timeout and a usage error have their own exit codes', async () => {
-    // 192.0.2.1 (TEST-NET-1) would be the classic, but we only use loopback: a full backlog of a
-    // listener that never accepts is not portable either, so check the code path with a 1 ms limit.
-    const r = await probe(`${NodeKey.generate().id}@127.0.80.3:9`, { timeout: 1 })
-    expect([PROBE_EXIT.tcpTimeout, PROBE_EXIT.refused]).toContain(r.exitCode)
+  it('a listener whose accept queue is full: TCP timeout, exit 11', async () => {
+    // A child process listens with a backlog of 1 and blocks its event loop, so it never accepts:
+    // the kernel completes two connections into the queue, then drops SYNs, and connect() hangs.
+    const child = spawn(process.execPath, ['-e', `
+      const s = require('node:net').createServer()
+      s.listen({ host: '127.0.80.3', port: 0, backlog: 1 }, () => {
+        process.stdout.write(s.address().port + '\\n')
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
+      })`], { stdio: ['ignore', 'pipe', 'inherit'] })
+    cleanup.push(() => { child.kill() })
+    const port = await new Promise<number>(resolve => child.stdout.once('data', d => { resolve(Number(String(d).trim())) }))
+    const fillers: net.Socket[] = []
+    cleanup.push(() => { for (const f of fillers) f.destroy() })
+    for (let i = 0; i < 2; i++) {
+      const f = net.connect({ host: '127.0.80.3', port })
+      fillers.push(f)
+      await new Promise<void>((resolve, reject) => { f.once('connect', resolve); f.once('error', reject) })
+    }
+    const r = await probe(`${NodeKey.generate().id}@127.0.80.3:${port}`, { timeout: 300 })
+    expect(r).toMatchObject({ ok: false, reason: 'tcp-timeout', exitCode: PROBE_EXIT.tcpTimeout })
+    expect(r.message).toMatch(/timed out after 300 ms connecting to 127\.0\.80\.3:\d+ \(TCP\)/)
+  })
+
+  it('a usage error: exit 2', async () => {
     const out = await runCli(['probe'])
     expect(out.status).toBe(2)
     expect((await probe('not-an-address')).exitCode).toBe(PROBE_EXIT.usage)
+  })
+
+  it('an HTTP port (a node\'s RPC): says it answered in HTTP and points at the p2p port, exit 14', async () => {
+    const srv = http.createServer((_req, res) => { res.end('ok') })
+    await new Promise<void>(resolve => srv.listen(0, '127.0.80.2', resolve))
+    cleanup.push(() => { srv.close() })
+    const port = (srv.address() as net.AddressInfo).port
+    const r = await probe(`${NodeKey.generate().id}@127.0.80.2:${port}`, { timeout: 2000 })
+    expect(r).toMatchObject({ ok: false, reason: 'http-port', exitCode: PROBE_EXIT.handshakeFailed })
+    expect(r.message).toBe(`127.0.80.2:${port} answered in HTTP, not the p2p handshake: this is an HTTP port such as CometBFT's RPC (26657); probe the p2p port (26656 by default, [p2p] laddr)`)
   })
 })

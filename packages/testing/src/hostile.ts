@@ -74,7 +74,7 @@ export class HostilePeer {
     secret.write(encodeDelimited(encodeNodeInfo(info)))
     this.theirNodeInfo = decodeNodeInfo(await reader.read(10240, 'NodeInfo'))
     reader.release()
-    this.mconn = new MConnection(secret, { channels: channels.map(id => ({ id, priority: 1, sendQueueCapacity: 1000, recvMessageCapacity: 1 << 24 })) })
+    this.mconn = new MConnection(secret, { channels: channels.map(id => ({ id, priority: 1, sendQueueCapacity: 1000, recvMessageCapacity: 1 << 24 })), pacing: false }) // an attacker writes as fast as the socket takes it
     this.mconn.on('message', () => {})
   }
 

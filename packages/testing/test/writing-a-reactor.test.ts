@@ -29,11 +29,17 @@ let net: TestNetwork | undefined
 afterEach(async () => { await net?.stop() })
 
 it('every node learns every other node\'s height', async () => {
-  net = await TestNetwork.start({ size: 3, topology: 'full', reactors: () => ({ heights: new HeightReactor() }) })
-  const [a, b] = [net.node(0), net.node(1)]
-  for (let i = 0; i < 5; i++) await (a.reactors.heights as HeightReactor).advance()
-  const fromB = (b.reactors.heights as HeightReactor)
-  await waitFor(() => fromB.heightOf(b.switch.peers.get(a.id)!) === 5n)
+  const n = await TestNetwork.start({ size: 3, topology: 'full', reactors: () => ({ heights: new HeightReactor() }) })
+  net = n
+  const heights = (i: number): HeightReactor => n.node(i).reactors.heights as HeightReactor
+  // Node i advances to height i + 1.
+  for (let i = 0; i < 3; i++) for (let k = 0; k <= i; k++) await heights(i).advance()
+  // What each node knows of the others' heights, as "node: heights of the other two".
+  const known = (): string[] => [0, 1, 2].map(i => `${i}: ${[0, 1, 2].filter(j => j !== i)
+    .map(j => String(heights(i).heightOf(n.node(i).switch.peers.get(n.node(j).id)!))).join(' ')}`)
+  const expected = ['0: 2 3', '1: 1 3', '2: 1 2']
+  await waitFor(() => known().join() === expected.join(), { what: 'every height to be known' })
+  expect(known()).toEqual(expected)
 })
 
 it('docs/writing-a-reactor.md quotes this file', async () => {
