@@ -6,7 +6,7 @@
  * Prints one JSON line per measurement, then medians and same-run ratios; writes everything to
  * bench/results/<date>-<commit>.json.
  *
- *   node bench/dist/run.js [--runs 3] [--quick] [--only aead,transports,handshake,cometbft,book,pex,pexscale,priority]
+ *   node bench/dist/run.js [--runs 3] [--quick] [--only aead,transports,handshake,cometbft,book,pex,pexscale,priority,ws]
  *                          [--kinds raw,mconn,secret:native,...] [--out bench/results] [--pex-nodes 400]
  */
 import { execSync } from 'node:child_process'
@@ -24,12 +24,13 @@ import { pexScaleBench } from './pex-scale.js'
 import { interopAvailable, interopBench } from './interop.js'
 import { priorityBench } from './priority.js'
 import { median } from './measures.js'
+import { transportBench, transportSummary } from './transports.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
 const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
-const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex,pexscale,priority').split(','))
+const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex,pexscale,priority,ws').split(','))
 const MiB = 1024 * 1024
 const allKinds: Kind[] = ['raw', 'mconn', ...availableAeads().map(a => `secret:${a}` as Kind), 'libp2p', 'hyperswarm']
 const KINDS = arg('--kinds', allKinds.join(',')).split(',') as Kind[]
@@ -104,6 +105,16 @@ async function main (): Promise<void> {
     if (ONLY.has('handshake')) {
       record('handshakes accepted by a Switch, dialers in a child process', run, await handshakeRate(QUICK ? 1000 : 3000))
     }
+  }
+  if (ONLY.has('ws')) {
+    // The Switch over TCP and over WebSocket (random and zero masks), taking turns in each round
+    // against one receiver process that verifies every byte (transports.ts).
+    const sizes = { bulkBytes: QUICK ? 16 * MiB : 64 * MiB, msgCount: QUICK ? 20_000 : 100_000, rttIterations: QUICK ? 300 : 1000 }
+    const figures = await transportBench(RUNS, sizes, ({ transport, ...f }, run) => {
+      const label = transport === 'tcp' ? 'TCP' : transport === 'ws' ? 'WebSocket' : 'WebSocket, zero mask'
+      record(`Switch over ${label}, receiver in a child process`, run, f)
+    })
+    record('WebSocket vs TCP (medians of this run)', 0, transportSummary(figures))
   }
   if (ONLY.has('cometbft')) {
     if (!interopAvailable()) {

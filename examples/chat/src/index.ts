@@ -26,10 +26,13 @@ export class ChatReactor extends Reactor {
   readonly events = new EventEmitter<ChatEvents>()
   readonly name: string
   private readonly announced = new Set<string>()
+  private readonly ownAddress: (() => string) | undefined
 
-  constructor (name: string) {
+  /** `address`: what members should dial to reach us (default: the Switch's TCP address; a ws:// one over WebSocket). */
+  constructor (name: string, options: { address?: () => string } = {}) {
     super()
     this.name = name
+    this.ownAddress = options.address
   }
 
   /** Members by name (those that said Hello). */
@@ -43,7 +46,7 @@ export class ChatReactor extends Reactor {
   }
 
   override addPeer (peer: Peer): void {
-    peer.trySend(ChatChannel, { hello: { name: this.name, address: this.switch.address } })
+    peer.trySend(ChatChannel, { hello: { name: this.name, address: this.ownAddress?.() ?? this.switch.address } })
     const known = [...this.switch.peers.values()].map(p => p.get(Address)).filter((a): a is string => a !== undefined)
     peer.trySend(ChatChannel, { members: { addresses: known } })
   }
@@ -72,7 +75,7 @@ export class ChatReactor extends Reactor {
       }
     } else if (message.members != null) {
       for (const address of message.members.addresses) {
-        const id = address.split('@')[0] ?? ''
+        const id = address.replace(/^[a-z]+:\/\//, '').split('@')[0] ?? ''
         if (id === this.switch.nodeKey.id || this.switch.isDialingOrConnected(id)) continue
         this.switch.dial(address).catch(() => { /* already connected from the other side, or gone */ })
       }

@@ -77,6 +77,33 @@ describe('chat example', () => {
     expect(await bob.exited).toBe(0)
   })
 
+  it('CLI: a mixed room (alice on TCP, bob on WebSocket, carol on TCP joining through bob\'s ws:// address) chats as one', { timeout: 60_000 }, async () => {
+    const alice = new Member(['--name', 'alice'])
+    members.push(alice)
+    const aliceAddr = (await alice.line(l => l.startsWith('* you are alice at '), 'alice to start')).split(' at ')[1]!
+    const bob = new Member(['--name', 'bob', '--ws', '--join', aliceAddr])
+    members.push(bob)
+    const bobAddr = (await bob.line(l => l.startsWith('* you are bob at '), 'bob to start')).split(' at ')[1]!
+    expect(bobAddr).toMatch(/^ws:\/\/[0-9a-f]{40}@127\.0\.0\.1:\d+$/)
+    await alice.line(l => l === '* bob joined', 'alice to meet bob (bob dialed TCP)')
+    const carol = new Member(['--name', 'carol', '--join', bobAddr])
+    members.push(carol)
+    // Carol reached bob over WebSocket and learns alice's TCP address from him.
+    await carol.line(l => l === '* bob joined', 'carol to meet bob over WebSocket')
+    await carol.line(l => l === '* alice joined', 'carol to meet alice')
+    await alice.line(l => l === '* carol joined', 'alice to meet carol')
+
+    bob.say('from the websocket side')
+    await alice.line(l => l === '<bob> from the websocket side', 'alice to hear bob')
+    await carol.line(l => l === '<bob> from the websocket side', 'carol to hear bob')
+    carol.say('from the tcp side')
+    await bob.line(l => l === '<carol> from the tcp side', 'bob to hear carol')
+    await alice.line(l => l === '<carol> from the tcp side', 'alice to hear carol')
+    carol.say('/to bob only you')
+    await bob.line(l => l === '<carol (to you)> only you', 'the whisper over WebSocket')
+    expect(alice.lines.some(l => l.includes('only you'))).toBe(false)
+  })
+
   it('reactor: members learn each other through one, and lines reach everyone', async () => {
     const start = async (name: string, i: number): Promise<{ sw: Switch, chat: ChatReactor }> => {
       const chat = new ChatReactor(name)

@@ -149,7 +149,9 @@ export async function secretHandshake (
       try {
         theirEph = decodeBytesValue(await reader.read(MAX_EPHEMERAL_MSG, 'ephemeral key message'))
       } catch (err) {
-        if (err instanceof SwitchyardError && err.code !== 'ERR_CONNECTION_CLOSED' && err.code !== 'ERR_STREAM') {
+        // Only what the decoder found is the key message's fault; a stream's own typed error
+        // (e.g. a WebSocket transport's) passes through as it is.
+        if (err instanceof SwitchyardError && (err.code === 'ERR_MALFORMED_MESSAGE' || err.code === 'ERR_MESSAGE_TOO_LARGE')) {
           throw new BadEphemeralKeyError(`the peer's ephemeral key message is malformed: ${err.message}`, { cause: err, received: reader.firstBytes })
         }
         // A short HTTP error page ends before it fills a "message": still say what it was.

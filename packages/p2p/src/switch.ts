@@ -14,7 +14,7 @@ import { DialFailedError, DuplicatePeerError, PeerStoppedError, SelfConnectionEr
 import { Dialer, idOf } from './dialer.js'
 import { MessageByteCounters, messageTypeOf } from './message-bytes.js'
 import { messageStream } from './message-stream.js'
-import { type NetAddress, resolveNetAddress } from './net-address.js'
+import { NetAddress, resolveNetAddress } from './net-address.js'
 import { makeNodeInfo } from './node-info.js'
 import type { NodeKey } from './node-key.js'
 import type { Peer } from './peer.js'
@@ -23,7 +23,7 @@ import type { Envelope, Reactor } from './reactor.js'
 import { DEFAULT_RECONNECT } from './reconnect.js'
 import { Router } from './router.js'
 import { stripScheme, splitHostPort } from './host-port.js'
-import { Transport } from './transport.js'
+import { Transport, parseStreamAddress } from './transport.js'
 import type { SwitchEvents, SwitchOptions } from './switch-options.js'
 
 const log = createDebug('switchyard:p2p:switch')
@@ -209,13 +209,20 @@ export class Switch extends EventEmitter<SwitchEvents> {
     log('stopped')
   }
 
-  /** Dials `address` (id@host:port) and resolves with the new peer; rejects with a typed error. */
+  /**
+   * Dials `address` (id@host:port, or scheme://id@host:port for a transport registered with
+   * transport.registerDialer, e.g. ws://) and resolves with the new peer; rejects with a typed error.
+   */
   async dial (address: string | NetAddress, options: { persistent?: boolean, signal?: AbortSignal, exemptFromLimits?: boolean } = {}): Promise<Peer> {
     if (this.state !== 'started') throw new SwitchStoppedError()
     if (options.signal?.aborted === true) throw new AbortError('dial aborted before it started', { cause: options.signal.reason })
-    const addr = typeof address === 'string'
-      ? await resolveNetAddress(address, { signal: this.stopController.signal, ...(this.opts.resolveHost !== undefined ? { resolve: this.opts.resolveHost } : {}) })
-      : address
+    // Scheme addresses keep their host as written (TLS checks it) and never reach the address book.
+    const url = typeof address === 'string' && this.transport.dialsScheme(address) ? address : undefined
+    const addr = url !== undefined
+      ? (a => new NetAddress(a.id, a.host, a.port))(parseStreamAddress(url))
+      : typeof address === 'string'
+        ? await resolveNetAddress(address, { signal: this.stopController.signal, ...(this.opts.resolveHost !== undefined ? { resolve: this.opts.resolveHost } : {}) })
+        : address
     if (addr.id === this.nodeKey.id) throw new SelfConnectionError(addr.id)
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
     this.dialing.add(addr.id)
@@ -223,18 +230,19 @@ export class Switch extends EventEmitter<SwitchEvents> {
     try {
       // No AbortSignal.any with the long-lived stop signal: each call would leave a listener on it.
       // stop() closes the transport, which aborts every dial in flight anyway.
-      const conn = await this.transport.dial(addr, { signal: options.signal ?? this.stopController.signal })
+      const signal = options.signal ?? this.stopController.signal
+      const conn = url !== undefined ? await this.transport.dialStream(url, { signal }) : await this.transport.dial(addr, { signal })
       const admitted = this.peerSet.admit(conn, options.persistent === true, options.exemptFromLimits === true)
       // A refusal was already reported as 'peer:rejected' by admit().
       if (admitted instanceof SwitchyardError) { reported = true; throw admitted }
       return admitted
     } catch (err) {
       const error = err instanceof SwitchyardError ? err : new DialFailedError(addr.toString(), err)
-      if (error.code === 'ERR_SELF_CONNECTION') {
+      if (error.code === 'ERR_SELF_CONNECTION' && url === undefined) {
         this.opts.addressBook?.removeAddress?.(addr)
         this.opts.addressBook?.addOurAddress?.(addr)
       }
-      if (!reported) this.rejected(addr.toString(), true, error)
+      if (!reported) this.rejected(url ?? addr.toString(), true, error)
       throw error
     } finally {
       this.dialing.delete(addr.id)

@@ -2,15 +2,19 @@
  * TCP transport: listens and dials, runs the operator's filters and the full upgrade
  * (SecretConnection + NodeInfo) under their timeouts, and hands out authenticated connections.
  * It knows nothing of peers or reactors; the Switch decides what to do with a connection.
+ * Other transports plug in here: their listeners hand accepted streams to acceptStream(), and
+ * registered StreamDialers dial their `scheme://` addresses (@switchyard/transport-ws).
  */
 import dns from 'node:dns/promises'
 import net from 'node:net'
 import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
 import createDebug from 'debug'
 import { SwitchyardError, type NodeInfo } from '@switchyard/wire'
 import type { AeadName } from '@switchyard/conn'
 import { DialFailedError, DialTimeoutError, FilteredError, SwitchStoppedError } from './errors.js'
-import { NetAddress, normaliseIp } from './net-address.js'
+import { InvalidAddressError, NetAddress, normaliseIp } from './net-address.js'
+import { isValidNodeId } from './node-key.js'
 import type { NodeKey } from './node-key.js'
 import { upgradeToPeer, type PeerConnection } from './upgrade.js'
 
@@ -48,6 +52,30 @@ export interface Connection extends PeerConnection {
   remotePort: number
   /** The address dialed (outbound only). */
   dialed?: NetAddress
+  /** The scheme address dialed through a registered StreamDialer (e.g. ws://id@host:port). */
+  dialedUrl?: string
+}
+
+/**
+ * Another transport plugged into this one (WebSocket): opens a byte stream to a `scheme://…`
+ * address. The stream then carries the same SecretConnection + MConnection as a TCP socket.
+ */
+export type StreamDialer = (address: StreamAddress, options: { signal?: AbortSignal, timeout: number, localAddress?: string }) => Promise<DialedStream>
+
+export interface DialedStream { stream: Duplex, remoteIp: string, remotePort: number }
+
+/** `scheme://id@host:port[/path]`; the host may be a DNS name (TLS needs it as written). */
+export interface StreamAddress { scheme: string, id: string, host: string, port: number, path: string, address: string }
+
+/** Parses a scheme address for a StreamDialer; throws InvalidAddressError. */
+export function parseStreamAddress (address: string): StreamAddress {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^@/]*)@(\[[^\]]+\]|[^:/]+):([0-9]{1,5})(\/[^?#]*)?$/i.exec(address.trim())
+  if (m === null) throw new InvalidAddressError(address, 'expected scheme://id@host:port[/path]')
+  const [, scheme, id, rawHost, port, path] = m as unknown as [string, string, string, string, string, string | undefined]
+  if (!isValidNodeId(id)) throw new InvalidAddressError(address, `node ID ${JSON.stringify(id)} is not 40 hex characters`)
+  if (Number(port) > 65535) throw new InvalidAddressError(address, `invalid port ${port}`)
+  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost
+  return { scheme: scheme.toLowerCase(), id: id.toLowerCase(), host, port: Number(port), path: path ?? '', address }
 }
 
 /** Why an inbound connection was closed before its handshake began. */
@@ -59,6 +87,8 @@ export interface TransportEvents {
   rejected: [{ remote: string, error: SwitchyardError }]
   /** An inbound connection closed at once: every handshake slot, or its IP's share, was taken. */
   refused: [{ remote: string, remoteIp: string, reason: HandshakeRefusal }]
+  /** close() was called: plugged-in listeners stop too. */
+  close: []
   /** A handshake finished (result "ok") or failed (its error code); seconds from TCP connect. */
   handshake: [{ outbound: boolean, seconds: number, result: string }]
 }
@@ -111,10 +141,11 @@ export class Transport extends EventEmitter<TransportEvents> {
   private readonly opts: Required<Omit<TransportOptions, 'filters' | 'aead' | 'localAddress' | 'resolveHost'>> & Pick<TransportOptions, 'filters' | 'aead' | 'localAddress' | 'resolveHost'>
   private server: net.Server | undefined
   /** Inbound handshakes in progress, and how many per remote IP (bounded by the slots). */
-  private readonly pending = new Set<net.Socket>()
+  private readonly pending = new Set<Duplex>()
   private readonly pendingPerIp = new Map<string, number>()
   /** Our own dials in progress: counted apart, so they never take an inbound slot. */
-  private readonly dialing = new Set<net.Socket>()
+  private readonly dialing = new Set<Duplex>()
+  private readonly dialers = new Map<string, StreamDialer>()
   private readonly closeController = new AbortController()
   private closed = false
   /** Inbound connections closed before their handshake, by reason (for metrics). */
@@ -137,7 +168,10 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   async listen (host: string, port: number): Promise<{ host: string, port: number }> {
-    const server = net.createServer(socket => { void this.accept(socket) })
+    const server = net.createServer(socket => {
+      socket.setNoDelay(true)
+      void this.accept(socket, normaliseIp(socket.remoteAddress ?? ''), socket.remotePort ?? 0)
+    })
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -159,9 +193,17 @@ export class Transport extends EventEmitter<TransportEvents> {
     return this.dialing.size
   }
 
-  private async accept (socket: net.Socket): Promise<void> {
-    const remoteIp = normaliseIp(socket.remoteAddress ?? '')
-    const remotePort = socket.remotePort ?? 0
+  /**
+   * Takes an inbound byte stream accepted by another listener (WebSocket) through the same
+   * filters, limits (every slot and each IP's share) and upgrade as a TCP connection. `verify`
+   * runs on the authenticated peer before the ID filter (e.g. the PeerID header must match the
+   * key); throw to drop it. Resolves once the connection was handed out or rejected.
+   */
+  async acceptStream (stream: Duplex, remoteIp: string, remotePort: number, options: { verify?: (peer: PeerConnection) => void } = {}): Promise<void> {
+    await this.accept(stream, normaliseIp(remoteIp), remotePort, options.verify)
+  }
+
+  private async accept (socket: Duplex, remoteIp: string, remotePort: number, verify?: (peer: PeerConnection) => void): Promise<void> {
     const remote = `${remoteIp}:${remotePort}`
     socket.on('error', () => {})
     if (this.closed) {
@@ -183,10 +225,15 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.pendingPerIp.set(remoteIp, fromIp + 1)
     let upgradeStarted: number | undefined
     try {
-      socket.setNoDelay(true)
       await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
       upgradeStarted = performance.now()
       const peer = await upgradeToPeer(socket, this.upgradeOptions())
+      try {
+        verify?.(peer)
+      } catch (err) {
+        peer.conn.destroy()
+        throw err
+      }
       this.emit('handshake', { outbound: false, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
       await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
       if (this.closed) throw new SwitchStoppedError()
@@ -274,8 +321,60 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
   }
 
+  /** Dials `scheme://…` addresses (ws, wss) with `dialer`. */
+  registerDialer (scheme: string, dialer: StreamDialer): void {
+    this.dialers.set(scheme.toLowerCase(), dialer)
+  }
+
+  /** True when `address` has a scheme a registered StreamDialer handles. */
+  dialsScheme (address: string): boolean {
+    const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address.trim())
+    return m !== null && this.dialers.has(m[1]!.toLowerCase())
+  }
+
+  /** Dials a scheme address through its StreamDialer and upgrades; the peer must authenticate as its ID. */
+  async dialStream (address: string, options: { signal?: AbortSignal } = {}): Promise<Connection> {
+    if (this.closed) throw new SwitchStoppedError()
+    const target = parseStreamAddress(address)
+    const dialer = this.dialers.get(target.scheme)
+    if (dialer === undefined) throw new InvalidAddressError(address, `no dialer for ${target.scheme}://`)
+    const dialed = await dialer(target, {
+      timeout: this.opts.dialTimeout,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {})
+    })
+    const { stream } = dialed
+    stream.on('error', () => {})
+    this.dialing.add(stream)
+    try {
+      if (this.closed) throw new SwitchStoppedError()
+      // The IP is known only once connected (the address may name a host, e.g. for TLS).
+      const remoteIp = normaliseIp(dialed.remoteIp)
+      await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
+      const upgradeStarted = performance.now()
+      const peer = await upgradeToPeer(stream, {
+        ...this.upgradeOptions(),
+        expectedPeerId: target.id,
+        ...(options.signal !== undefined ? { signal: options.signal } : {})
+      }).catch((err: unknown) => {
+        const code = err instanceof SwitchyardError ? err.code : 'ERR_HANDSHAKE_FAILED'
+        this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: code })
+        throw err
+      })
+      this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
+      await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
+      return { ...peer, outbound: true, remoteIp, remotePort: dialed.remotePort, dialedUrl: address }
+    } catch (err) {
+      stream.destroy()
+      throw err
+    } finally {
+      this.dialing.delete(stream)
+    }
+  }
+
   /** Stops listening and drops every handshake in progress. */
   async close (): Promise<void> {
+    if (!this.closed) this.emit('close')
     this.closed = true
     this.closeController.abort(new SwitchStoppedError())
     for (const s of this.pending) s.destroy()

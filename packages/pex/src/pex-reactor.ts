@@ -8,7 +8,7 @@
 import createDebug from 'debug'
 import net from 'node:net'
 import {
-  NetAddress, resolveNetAddress, Reactor, channel, type Envelope, type Peer, type RemoveReason
+  NetAddress, parseStreamAddress, resolveNetAddress, Reactor, channel, type Envelope, type Peer, type RemoveReason
 } from '@switchyard/p2p'
 import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard/wire'
 import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
@@ -363,6 +363,12 @@ export class PexReactor extends Reactor {
     }
     for (const s of seeds) {
       try {
+        if (this.switch.transport.dialsScheme(s)) {
+          // A ws:// or wss:// seed: dialed as written, and kept out of the address book.
+          if (this.switch.peers.has(parseStreamAddress(s).id)) return true
+          await this.switch.dial(s, { exemptFromLimits: this.o.seedMode })
+          return true
+        }
         const addr = await resolveNetAddress(s)
         if (this.switch.peers.has(addr.id)) return true
         if (await this.dialPeer(addr) !== undefined) return true

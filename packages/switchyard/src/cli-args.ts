@@ -60,6 +60,7 @@ export const COMMANDS: CommandSpec[] = [
     notes: `  --p2p.<key> VALUE          any [p2p] key of config.toml (docs/configuration.md), e.g.
                              --p2p.laddr tcp://0.0.0.0:26656  --p2p.seeds id@host:port,…
                              --p2p.external_address host:port  --p2p.seed_mode true
+                             --p2p.ws_laddr ws://HOST:PORT (also listen for WebSocket peers, docs/transports.md)
   --instrumentation.<key> V  any [instrumentation] key of config.toml
 Flags may be written with _ or - (--log_level, --p2p.addr-book-file).`
   },
@@ -81,7 +82,7 @@ Flags may be written with _ or - (--log_level, --p2p.addr-book-file).`
   },
   {
     name: 'probe',
-    summary: 'dial a node, handshake, and say what it is or why it failed',
+    summary: 'dial a node (ID@HOST:PORT, or ws://ID@HOST:PORT, wss://…), handshake, and say what it is or why it failed',
     args: ['ID@HOST:PORT'],
     flags: {
       'chain-id': { type: 'string', value: 'ID', help: 'network to present (default: the one the node announces)' },

@@ -115,6 +115,7 @@ async function main (argv: string[]): Promise<number> {
     })
     console.log(`node ID: ${seed.sw.nodeKey.id}`)
     console.log(`address: ${seed.address}`)
+    if (seed.wsAddress !== undefined) console.log(`websocket: ${seed.wsAddress}`)
     if (/@(0\.0\.0\.0|\[::\]):/.test(seed.address)) console.log('(listening on all interfaces: give others your public IP, or set p2p.external_address)')
     await stopped
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok

@@ -59,6 +59,12 @@ export interface P2PConfig {
   seedVerifyRate: number
   seedVerifyConcurrency: number
   seedCrawlHold: number
+  /** Switchyard's own keys: the WebSocket listener (docs/transports.md); '' = none. */
+  wsLaddr: string
+  wsTlsCertFile: string
+  wsTlsKeyFile: string
+  /** Who may upgrade on /ws: any node ID, or only known ones (book, persistent, unconditional). */
+  wsAllow: 'any' | 'known'
 }
 
 export interface SeedConfig {
@@ -141,7 +147,11 @@ export function defaultP2P (): P2PConfig {
     seedVerifiedWindow: 3600_000,
     seedVerifyRate: 10,
     seedVerifyConcurrency: 8,
-    seedCrawlHold: 30_000
+    seedCrawlHold: 30_000,
+    wsLaddr: '',
+    wsTlsCertFile: '',
+    wsTlsKeyFile: '',
+    wsAllow: 'any'
   }
 }
 
@@ -164,7 +174,7 @@ export function splitList (s: string): string[] {
   return s.split(',').map(x => x.trim()).filter(x => x !== '')
 }
 
-type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration' | 'lan-mode'
+type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration' | 'lan-mode' | 'ws-allow'
 /** config.toml [p2p] key → field and kind. */
 const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   laddr: ['laddr', 'string'],
@@ -202,7 +212,11 @@ const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   seed_verified_window: ['seedVerifiedWindow', 'duration'],
   seed_verify_rate: ['seedVerifyRate', 'int'],
   seed_verify_concurrency: ['seedVerifyConcurrency', 'int'],
-  seed_crawl_hold: ['seedCrawlHold', 'duration']
+  seed_crawl_hold: ['seedCrawlHold', 'duration'],
+  ws_laddr: ['wsLaddr', 'string'],
+  ws_tls_cert_file: ['wsTlsCertFile', 'string'],
+  ws_tls_key_file: ['wsTlsKeyFile', 'string'],
+  ws_allow: ['wsAllow', 'ws-allow']
 }
 
 export const P2P_FLAG_NAMES = Object.keys(P2P_KEYS)
@@ -223,6 +237,8 @@ function convert (where: string, kind: Kind, v: unknown): unknown {
     }
     case 'lan-mode':
       return v === 'off' || v === 'multicast' || v === 'broadcast' || v === 'both' ? v : bad('off, multicast, broadcast or both')
+    case 'ws-allow':
+      return v === 'any' || v === 'known' ? v : bad('any or known')
     case 'duration':
       if (typeof v !== 'string') return bad('a duration string such as "20s"')
       try { return parseDuration(v) } catch (err) { throw new ConfigError(`${where}: ${(err as Error).message}`) }

@@ -3,12 +3,14 @@
  * why it failed, in one line, with an exit code per failure class (docs/operators.md).
  */
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import { MConnection } from '@switchyard/conn'
 import {
   NetAddress, NodeKey, checkCompatible, makeNodeInfo, resolveNetAddress, upgradeFailureOf, upgradeToPeer, type PeerConnection
 } from '@switchyard/p2p'
 import { PexChannel } from '@switchyard/pex'
 import { SwitchyardError, decodePexMessage, encodePexMessage, type NodeInfo } from '@switchyard/wire'
+import { isWebSocketTarget, openProbeWebSocket } from './probe-ws.js'
 
 /** Exit codes, one per failure class. */
 export const PROBE_EXIT = {
@@ -59,6 +61,7 @@ function fail (address: string, exitCode: number, reason: string, message: strin
 
 export async function probe (target: string, o: ProbeOptions = {}): Promise<ProbeResult> {
   const timeout = o.timeout ?? 5000
+  if (isWebSocketTarget(target)) return await probeWebSocket(target, o)
   let addr: NetAddress
   try {
     addr = await resolveNetAddress(target)
@@ -87,6 +90,20 @@ export async function probe (target: string, o: ProbeOptions = {}): Promise<Prob
     return fail(target, PROBE_EXIT.unreachable, 'unreachable', `cannot reach ${where}: ${code ?? (err as Error).message}`)
   }
   socket.setNoDelay(true)
+  return await probeConnected(target, o, socket, addr, where, nodeKey, started)
+}
+
+async function probeWebSocket (target: string, o: ProbeOptions): Promise<ProbeResult> {
+  const nodeKey = o.nodeKey ?? NodeKey.generate()
+  const started = performance.now()
+  const opened = await openProbeWebSocket(target, nodeKey, o.timeout ?? 5000, o.localAddress, PROBE_EXIT)
+  if ('exitCode' in opened) return fail(target, opened.exitCode, opened.reason, opened.message)
+  return await probeConnected(target, o, opened.stream, opened.addr, opened.where, nodeKey, started)
+}
+
+/** Steps 2–4 on a connected byte stream (a TCP socket, or a WebSocket's). */
+async function probeConnected (target: string, o: ProbeOptions, socket: Duplex, addr: NetAddress, where: string, nodeKey: NodeKey, started: number): Promise<ProbeResult> {
+  const timeout = o.timeout ?? 5000
 
   // 2. The same upgrade the Switch runs (key exchange → authentication → the dialed ID → NodeInfo
   // → checks → compatibility); upgradeFailureOf says where it stopped and what we learnt by then.

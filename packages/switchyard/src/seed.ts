@@ -2,11 +2,13 @@
  * The seed node: a Switch with only the PEX reactor in seed (crawler) mode, an address book saved
  * in the home folder, optional metrics, and operator logs.
  */
+import { readFileSync } from 'node:fs'
 import type http from 'node:http'
 import net from 'node:net'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
 import { AddrBook, AddrBookFileError, PexReactor, checkAddrBookWritable } from '@switchyard/pex'
 import { LanDiscovery, LanDiscoveryError, attachLanDiscovery } from '@switchyard/discovery-lan'
+import { allowList, webSocketTransport, type WebSocketTransport } from '@switchyard/transport-ws'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
 import type { Logger } from './log.js'
@@ -32,6 +34,8 @@ export interface RunningSeed {
   pex: PexReactor
   /** id@host:port for others to use. */
   address: string
+  /** ws://id@host:port (or wss://) when p2p.ws_laddr is set. */
+  wsAddress: string | undefined
   /** Closes connections (up to 2 s), saves the book, and stops. */
   stop: () => Promise<void>
   /** Saves the book now (a second signal: exit soon, but with the book written). */
@@ -128,6 +132,8 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
     onSeedUnusable: (seed, err) => log.warn('seed dial failed', { address: seed, reason: (err as { code?: string }).code ?? 'ERR_SEED_UNUSABLE', detail: err.message })
   })
   sw.addReactor('pex', pex)
+  // Before start(): persistent peers and seeds may be ws:// or wss:// addresses.
+  const ws = webSocket(cfg, sw, book)
 
   const counters: SeedCounters = { handshakes: new Map(), rejections: new Map() }
   const bump = (m: Map<string, number>, k: string): void => { m.set(k, (m.get(k) ?? 0) + 1) }
@@ -192,6 +198,16 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
     if (err instanceof SwitchyardError) throw new ExitError(EXIT.config, err.message, { cause: err })
     throw listenError('p2p.laddr', `${laddr.host}:${laddr.port}`, err)
   }
+  let wsAddress: string | undefined
+  try {
+    wsAddress = await ws.listen()
+  } catch (err) {
+    await sw.stop()
+    metrics?.close()
+    throw listenError('p2p.ws_laddr', stripScheme(cfg.p2p.wsLaddr), err)
+  }
+  if (wsAddress !== undefined) log.info('WebSocket listening', { address: wsAddress, allow: cfg.p2p.wsAllow })
+  ws.listener?.on('refused', r => log.debug('WebSocket upgrade refused', { remote: r.remoteIp, status: r.status, reason: r.reason }))
   for (const a of cfg.p2p.bootstrapPeers) {
     try { book.addAddress(NetAddress.parse(a), NetAddress.parse(a)) } catch (err) { log.error('bootstrap peer ignored', { address: a, reason: (err as Error).message }) }
   }
@@ -235,6 +251,7 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
     book,
     pex,
     address,
+    wsAddress,
     stop: async () => {
       state = 'stopping'
       log.info('stopping: closing connections and saving the address book', { file: bookPath })
@@ -251,5 +268,33 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
       await book.save()
       log.info('address book saved', { saved: book.size })
     }
+  }
+}
+
+/** WebSocket dialers always; the listener when p2p.ws_laddr is set (wss:// with the TLS files). */
+function webSocket (cfg: SeedConfig, sw: Switch, book: AddrBook): WebSocketTransport {
+  const { wsLaddr, wsTlsCertFile, wsTlsKeyFile } = cfg.p2p
+  if (wsLaddr === '') return webSocketTransport(sw)
+  const secure = wsLaddr.startsWith('wss://')
+  if (!secure && !wsLaddr.startsWith('ws://')) throw new ExitError(EXIT.config, `p2p.ws_laddr ${JSON.stringify(wsLaddr)}: expected ws://host:port or wss://host:port`)
+  if (secure !== (wsTlsCertFile !== '' && wsTlsKeyFile !== '')) {
+    throw new ExitError(EXIT.config, secure ? 'p2p.ws_laddr is wss://: set p2p.ws_tls_cert_file and p2p.ws_tls_key_file' : 'p2p.ws_tls_cert_file and ws_tls_key_file need a wss:// p2p.ws_laddr')
+  }
+  let tls: { cert: Buffer, key: Buffer } | undefined
+  if (secure) {
+    try {
+      tls = { cert: readFileSync(homePath(cfg, wsTlsCertFile)), key: readFileSync(homePath(cfg, wsTlsKeyFile)) }
+    } catch (err) {
+      throw new ExitError(EXIT.config, `p2p.ws_tls_*_file: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  try {
+    return webSocketTransport(sw, {
+      listen: wsLaddr,
+      ...(tls !== undefined ? { tls } : {}),
+      ...(cfg.p2p.wsAllow === 'known' ? { allow: allowList({ ids: cfg.p2p.unconditionalPeerIds, switch: sw, book }) } : {})
+    })
+  } catch (err) {
+    throw new ExitError(EXIT.config, `p2p.ws_laddr: ${(err as Error).message}`, { cause: err })
   }
 }

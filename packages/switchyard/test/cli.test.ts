@@ -1,11 +1,13 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import https from 'node:https'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AddrBook, PexReactor } from '@switchyard/pex'
+import { NodeKey, Switch } from '@switchyard/p2p'
 import { TestNetwork, waitFor } from '@switchyard/testing'
 import { readVector } from '../../../test/vectors.js'
 
@@ -281,6 +283,53 @@ namespace = "cometbft"
     for (const s of seeds) s.proc.kill('SIGTERM')
     expect(await Promise.all(seeds.map(async s => await s.exit))).toEqual([0, 0])
   }, 30_000)
+
+  it('--p2p.ws_laddr: the seed also listens for WebSocket peers (/ping, a WebSocket dial), and wss:// without TLS files is a config error', async () => {
+    const home = tmp()
+    expect(await start(['init', '--home', home, '--chain-id', 'ws-chain']).exit).toBe(0)
+    const r = start(['seed', '--home', home, '--p2p.laddr', 'tcp://127.0.0.1:0', '--p2p.ws_laddr', 'ws://127.0.0.1:0'])
+    const wsAddress = (await r.line(l => l.startsWith('websocket: '), 'the WebSocket address')).slice('websocket: '.length)
+    expect(wsAddress).toMatch(/^ws:\/\/[0-9a-f]{40}@127\.0\.0\.1:\d+$/)
+    expect((await fetch(`http://${wsAddress.split('@')[1]!}/ping`)).status).toBe(200)
+    const sw = new Switch({ nodeKey: NodeKey.generate(), network: 'ws-chain' })
+    sw.addReactor('pex', new PexReactor({ book: new AddrBook({ strict: false }), ensurePeersPeriod: 60_000, startJitter: false }))
+    const { webSocketTransport } = await import('@switchyard/transport-ws')
+    webSocketTransport(sw)
+    await sw.start()
+    try {
+      await sw.dial(wsAddress)
+      await waitFor(() => r.err.some(l => l.includes('peer connected') && l.includes(sw.nodeKey.id)), { what: 'the seed to log the WebSocket peer' })
+    } finally {
+      await sw.stop()
+    }
+    r.proc.kill('SIGTERM')
+    expect(await r.exit).toBe(0)
+    const bad = start(['seed', '--home', home, '--p2p.laddr', 'tcp://127.0.0.1:0', '--p2p.ws_laddr', 'wss://127.0.0.1:0'])
+    expect(await bad.exit).toBe(3)
+    expect(bad.err.join('\n')).toMatch(/ws_tls_cert_file/)
+  })
+
+  it('wss:// with p2p.ws_tls_cert_file and ws_tls_key_file from config.toml serves TLS (a client trusting the certificate gets /ping 200)', async () => {
+    const home = tmp()
+    expect(await start(['init', '--home', home, '--chain-id', 'wss-chain']).exit).toBe(0)
+    const fixtures = `${root}packages/transport-ws/test/fixtures/`
+    writeFileSync(join(home, 'config', 'ws-cert.pem'), readFileSync(`${fixtures}cert.pem`))
+    writeFileSync(join(home, 'config', 'ws-key.pem'), readFileSync(`${fixtures}key.pem`))
+    const toml = join(home, 'config', 'config.toml')
+    writeFileSync(toml, readFileSync(toml, 'utf8').replace('[p2p]', '[p2p]\nws_laddr = "wss://127.0.0.1:0"\nws_tls_cert_file = "config/ws-cert.pem"\nws_tls_key_file = "config/ws-key.pem"\nws_allow = "known"'))
+    const r = start(['seed', '--home', home, '--p2p.laddr', 'tcp://127.0.0.1:0'])
+    const wsAddress = (await r.line(l => l.startsWith('websocket: '), 'the WebSocket address')).slice('websocket: '.length)
+    expect(wsAddress).toMatch(/^wss:\/\/[0-9a-f]{40}@127\.0\.0\.1:\d+$/)
+    const [host, port] = wsAddress.split('@')[1]!.split(':') as [string, string]
+    const get = async (path: string, headers: Record<string, string> = {}): Promise<number> => await new Promise((resolve, reject) => {
+      https.get({ host, port: Number(port), path, ca: readFileSync(`${fixtures}cert.pem`), headers }, res => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject)
+    })
+    expect(await get('/ping')).toBe(200)
+    // ws_allow = "known": an ID the seed does not know is refused before any upgrade.
+    expect(await get('/ws', { PeerID: 'ab'.repeat(20), Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' })).toBe(403)
+    r.proc.kill('SIGTERM')
+    expect(await r.exit).toBe(0)
+  })
 
   it('with no home and no flags, creates ./switchyard-home and listens on 127.0.0.1:26656 (or says the port is busy)', async () => {
     const cwd = tmp()

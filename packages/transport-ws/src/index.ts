@@ -1,0 +1,7 @@
+export * from './errors.js'
+export * from './message-stream.js'
+export * from './node-socket.js'
+export * from './dial.js'
+export * from './allow-list.js'
+export * from './listener.js'
+export * from './web-socket-transport.js'
