@@ -5,6 +5,7 @@ go 1.23.5
 require (
 	github.com/cometbft/cometbft v1.0.1
 	github.com/cosmos/gogoproto v1.7.0
+	golang.org/x/sys v0.29.0
 )
 
 require (
@@ -59,7 +60,6 @@ require (
 	golang.org/x/crypto v0.32.0 // indirect
 	golang.org/x/exp v0.0.0-20240719175910-8a7402abbf56 // indirect
 	golang.org/x/net v0.34.0 // indirect
-	golang.org/x/sys v0.29.0 // indirect
 	golang.org/x/text v0.21.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20241202173237-19429a94021a // indirect
 	google.golang.org/grpc v1.70.0 // indirect

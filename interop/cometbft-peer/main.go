@@ -10,8 +10,8 @@
 //
 // The echo reactor sends every message it receives on its channel back to the sender, unchanged.
 //
-// One source, two builds: go.mod pins CometBFT v0.38.x (bin/cometbft-peer) and go.v1.mod pins v1.0.x
-// (go build -modfile go.v1.mod -o bin/cometbft-peer-v1); the public API used here is the same.
+// One source, one build per CometBFT line (build.sh): go.mod pins v0.38.x, go.v1.mod v1.0.x, go.v040.mod
+// v0.40.x, go.v037.mod v0.37.x, go.v034.mod v0.34.x. Send through sendTo() (compat_send*.go); see README.
 package main
 
 import (
@@ -67,6 +67,7 @@ func (l jsonLogger) Debug(msg string, kv ...interface{}) {
 }
 func (l jsonLogger) Info(msg string, kv ...interface{})  { l.line("info", msg, kv) }
 func (l jsonLogger) Error(msg string, kv ...interface{}) { l.line("error", msg, kv) }
+func (l jsonLogger) Warn(msg string, kv ...interface{})  { l.line("warn", msg, kv) } // v0.39+ loggers
 func (l jsonLogger) With(kv ...interface{}) log.Logger {
 	return jsonLogger{ctx: append(append([]interface{}{}, l.ctx...), kv...)}
 }
@@ -131,7 +132,7 @@ func (r *echoReactor) Receive(e p2p.Envelope) {
 	}
 	sum := sha256.Sum256(data)
 	emit(map[string]interface{}{"event": "received", "id": string(e.Src.ID()), "channel": int(e.ChannelID), "size": len(data), "sha256": hex.EncodeToString(sum[:])})
-	if !e.Src.Send(p2p.Envelope{ChannelID: r.channel, Message: &rawMsg{data: data}}) {
+	if !sendTo(e.Src, p2p.Envelope{ChannelID: r.channel, Message: &rawMsg{data: data}}) {
 		emit(map[string]interface{}{"event": "echo_failed", "id": string(e.Src.ID())})
 	}
 }
@@ -181,7 +182,7 @@ func fail(format string, args ...interface{}) {
 func cometVersion() string {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range info.Deps {
-			if dep.Path == "github.com/cometbft/cometbft" {
+			if dep.Path == "github.com/cometbft/cometbft" || dep.Path == "github.com/tendermint/tendermint" { // v0.34's module name
 				return strings.TrimPrefix(dep.Version, "v")
 			}
 		}
@@ -375,7 +376,7 @@ func runBlast(sw *p2p.Switch, echo *echoReactor, target string, size, count, rtt
 			before := echo.received
 			echo.mtx.Unlock()
 			t0 := time.Now()
-			peer.Send(p2p.Envelope{ChannelID: echo.channel, Message: &rawMsg{data: msg}})
+			sendTo(peer, p2p.Envelope{ChannelID: echo.channel, Message: &rawMsg{data: msg}})
 			for {
 				echo.mtx.Lock()
 				got := echo.received
@@ -395,7 +396,7 @@ func runBlast(sw *p2p.Switch, echo *echoReactor, target string, size, count, rtt
 	}
 	t0 := time.Now()
 	for i := 0; i < count; i++ {
-		if !peer.Send(p2p.Envelope{ChannelID: echo.channel, Message: &rawMsg{data: msg}}) {
+		if !sendTo(peer, p2p.Envelope{ChannelID: echo.channel, Message: &rawMsg{data: msg}}) {
 			fail("blast: send %d failed", i)
 		}
 	}

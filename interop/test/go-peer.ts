@@ -10,9 +10,12 @@ import { fileURLToPath } from 'node:url'
 
 export const peerDir = fileURLToPath(new URL('../cometbft-peer/', import.meta.url))
 
-/** The CometBFT release lines we test against: one source, one module file per line. */
+/** The CometBFT release lines we test against: one source, one module file per line (build.sh). */
 export const lines = [
+  { line: 'v0.34', binary: join(peerDir, 'bin', 'cometbft-peer-v034'), modfile: 'go.v034.mod', p2pVersion: 8 },
+  { line: 'v0.37', binary: join(peerDir, 'bin', 'cometbft-peer-v037'), modfile: 'go.v037.mod', p2pVersion: 8 },
   { line: 'v0.38', binary: join(peerDir, 'bin', 'cometbft-peer'), modfile: 'go.mod', p2pVersion: 8 },
+  { line: 'v0.40', binary: join(peerDir, 'bin', 'cometbft-peer-v040'), modfile: 'go.v040.mod', p2pVersion: 8 },
   { line: 'v1.0', binary: join(peerDir, 'bin', 'cometbft-peer-v1'), modfile: 'go.v1.mod', p2pVersion: 9 }
 ] as const
 export type Line = typeof lines[number]
@@ -30,7 +33,7 @@ export function interopUnavailable (): string | undefined {
 
 export function buildPeer (line: Line): void {
   if (existsSync(line.binary)) return
-  execFileSync('go', ['build', '-modfile', line.modfile, '-o', line.binary, '.'], { cwd: peerDir, stdio: 'inherit' })
+  execFileSync('bash', [join(peerDir, 'build.sh'), line.line], { cwd: peerDir, stdio: 'inherit' })
 }
 
 export interface GoEvent { event: string, [k: string]: any }

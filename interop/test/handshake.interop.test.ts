@@ -1,5 +1,5 @@
 /**
- * Switchyard against a real CometBFT v0.38 p2p node (interop/cometbft-peer): handshake both ways,
+ * Switchyard against real CometBFT p2p nodes of every line we support (v0.34, v0.37, v0.38, v0.40, v1.0) (interop/cometbft-peer): handshake both ways,
  * refusal of a wrong chain id by both sides, echo of messages of every size, keep-alive, and
  * node_key.json read by each side from the other.
  */
@@ -82,6 +82,7 @@ describe.skipIf(unavailable !== undefined).each(lines)('interop with CometBFT $l
     const peer = await dialGo(port, id, key)
     expect(peer.peerId).toBe(id)
     expect(peer.peerNodeInfo).toMatchObject({ moniker: 'gopeer', network: 'interop-chain', protocolVersion: { p2p: l.p2pVersion, block: 11 } })
+    expect(peer.peerNodeInfo.version).toMatch(new RegExp(`^${l.line.slice(1).replace('.', '\\.')}\\.\\d+$`)) // the binary is built from that line
     await go.waitFor(e => e.event === 'peer_added' && e.id === key.id && e.outbound === false, 5000, 'peer_added')
     const conn = new MConnection(peer.conn, { channels })
     running.push(conn)

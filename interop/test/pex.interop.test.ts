@@ -3,7 +3,7 @@
  * other, a Switchyard seed does the same for CometBFT nodes, and addrbook.json files cross over.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetAddress, NodeKey, Switch } from '@switchyard/p2p'
@@ -92,7 +92,15 @@ describe.skipIf(unavailable !== undefined).each(lines)('PEX interop with CometBF
     const ours = new AddrBook({ strict: false, filePath: ourPath })
     ours.addAddress(NetAddress.parse(target.sw.address), NetAddress.parse(target.sw.address))
     ours.markGood(NetAddress.parse(target.sw.address))
+    // A dead address with failed verifications: our extra fields (last_reached, failures) must not
+    // stop CometBFT's loader (Go's JSON decoder ignores keys it does not know).
+    const dead = new NetAddress(NodeKey.generate().id, '127.0.61.1', 9)
+    ours.addAddress(dead, dead)
+    ours.markAttempt(dead)
     await ours.save()
+    const saved = JSON.parse(readFileSync(ourPath, 'utf8')) as { addrs: Array<Record<string, unknown>> }
+    expect(saved.addrs.find(e => (e.addr as { id: string }).id === target.sw.nodeKey.id)).toHaveProperty('last_reached')
+    expect(saved.addrs.find(e => (e.addr as { id: string }).id === dead.id)).toMatchObject({ failures: 1 })
     const g2 = new GoPeer(l, ['-pex', '-echo-channel', '-1', '-ensure-peers-period', `${PERIOD}ms`, '-addrbook', ourPath])
     running.push(g2)
     await g2.listening()

@@ -85,10 +85,10 @@ export interface TransportEvents {
   connection: [Connection]
   /** An inbound connection that failed its filters or handshake. */
   rejected: [{ remote: string, error: SwitchyardError }]
-  /** close() was called: plugged-in listeners stop too. */
-  close: []
   /** An inbound connection closed at once: every handshake slot, or its IP's share, was taken. */
   refused: [{ remote: string, remoteIp: string, reason: HandshakeRefusal }]
+  /** close() was called: plugged-in listeners stop too. */
+  close: []
   /** A handshake finished (result "ok") or failed (its error code); seconds from TCP connect. */
   handshake: [{ outbound: boolean, seconds: number, result: string }]
 }
@@ -140,12 +140,12 @@ async function withTimeout<T> (p: Promise<T> | T, ms: number, onTimeout: () => S
 export class Transport extends EventEmitter<TransportEvents> {
   private readonly opts: Required<Omit<TransportOptions, 'filters' | 'aead' | 'localAddress' | 'resolveHost'>> & Pick<TransportOptions, 'filters' | 'aead' | 'localAddress' | 'resolveHost'>
   private server: net.Server | undefined
-  /** Inbound handshakes in progress (TCP sockets and other transports' streams), and how many per remote IP (bounded by the slots). */
+  /** Inbound handshakes in progress, and how many per remote IP (bounded by the slots). */
   private readonly pending = new Set<Duplex>()
   private readonly pendingPerIp = new Map<string, number>()
-  private readonly dialers = new Map<string, StreamDialer>()
   /** Our own dials in progress: counted apart, so they never take an inbound slot. */
-  private readonly dialing = new Set<net.Socket>()
+  private readonly dialing = new Set<Duplex>()
+  private readonly dialers = new Map<string, StreamDialer>()
   private readonly closeController = new AbortController()
   private closed = false
   /** Inbound connections closed before their handshake, by reason (for metrics). */
@@ -195,9 +195,9 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   /**
    * Takes an inbound byte stream accepted by another listener (WebSocket) through the same
-   * filters, limits and upgrade as a TCP connection. `verify` runs on the authenticated peer
-   * before the ID filter (e.g. the PeerID header must match the key); throw to drop it.
-   * Resolves once the connection was handed out or rejected.
+   * filters, limits (every slot and each IP's share) and upgrade as a TCP connection. `verify`
+   * runs on the authenticated peer before the ID filter (e.g. the PeerID header must match the
+   * key); throw to drop it. Resolves once the connection was handed out or rejected.
    */
   async acceptStream (stream: Duplex, remoteIp: string, remotePort: number, options: { verify?: (peer: PeerConnection) => void } = {}): Promise<void> {
     await this.accept(stream, normaliseIp(remoteIp), remotePort, options.verify)
@@ -345,24 +345,30 @@ export class Transport extends EventEmitter<TransportEvents> {
     })
     const { stream } = dialed
     stream.on('error', () => {})
-    this.pending.add(stream)
+    this.dialing.add(stream)
     try {
       if (this.closed) throw new SwitchStoppedError()
       // The IP is known only once connected (the address may name a host, e.g. for TLS).
       const remoteIp = normaliseIp(dialed.remoteIp)
       await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
+      const upgradeStarted = performance.now()
       const peer = await upgradeToPeer(stream, {
         ...this.upgradeOptions(),
         expectedPeerId: target.id,
         ...(options.signal !== undefined ? { signal: options.signal } : {})
+      }).catch((err: unknown) => {
+        const code = err instanceof SwitchyardError ? err.code : 'ERR_HANDSHAKE_FAILED'
+        this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: code })
+        throw err
       })
+      this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
       await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
       return { ...peer, outbound: true, remoteIp, remotePort: dialed.remotePort, dialedUrl: address }
     } catch (err) {
       stream.destroy()
       throw err
     } finally {
-      this.pending.delete(stream)
+      this.dialing.delete(stream)
     }
   }
 

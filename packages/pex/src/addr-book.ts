@@ -48,6 +48,10 @@ export class KnownAddress {
   lastAttempt = 0
   lastSuccess = 0
   lastBanTime = 0
+  /** When a handshake at exactly this ip:port last proved this ID (0: never, i.e. unverified). */
+  lastReached = 0
+  /** Failed dials of this ip:port, all time (attempts counts those since the last success). */
+  failures = 0
 
   constructor (addr: NetAddress, src: NetAddress) {
     this.addr = addr
@@ -186,22 +190,36 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     return { added: false, reason }
   }
 
-  /** A successful outbound connection: the address moves to an old bucket. */
-  markGood (addr: NetAddress | string): void {
-    const ka = this.lookup.get(typeof addr === 'string' ? addr : addr.id)
+  /**
+   * A handshake we made to `addr` proved its ID: that very ip:port is recorded as reached and moves
+   * to an old bucket. When the book held another ip:port for the ID (heard from PEX or a replayed
+   * LAN announcement, never proven there), the proven address replaces it: an unproven claim is
+   * never promoted just because the ID showed up somewhere else.
+   */
+  markGood (addr: NetAddress): void {
+    let ka = this.lookup.get(addr.id)
     if (ka === undefined) return
+    if (ka.addr.dialString !== addr.dialString) {
+      log('%s proven at %s replaces %s', addr.id, addr.dialString, ka.addr.dialString)
+      this.removeFromAllBuckets(ka)
+      ka = new KnownAddress(addr, addr)
+      this.addToNewBucket(ka, this.calcNewBucket(addr, addr))
+    }
     const now = this.now()
     ka.lastAttempt = now
     ka.lastSuccess = now
+    ka.lastReached = now
     ka.attempts = 0
     if (!ka.isOld) this.moveToOld(ka)
   }
 
+  /** A failed dial: counted against the stored entry only when it is that very ip:port. */
   markAttempt (addr: NetAddress): void {
     const ka = this.lookup.get(addr.id)
-    if (ka === undefined) return
+    if (ka === undefined || ka.addr.dialString !== addr.dialString) return
     ka.lastAttempt = this.now()
     ka.attempts++
+    ka.failures++
   }
 
   /**
@@ -304,6 +322,32 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     const picked = this.shuffled(all.filter(ka => !ka.isOld), wantNew)
     picked.push(...this.shuffled(all.filter(ka => ka.isOld), n - picked.length))
     return picked.map(ka => ka.addr)
+  }
+
+  /** Entries proven by a handshake within the last `windowMs` (what a verifying seed serves). */
+  verifiedEntries (windowMs: number): KnownAddress[] {
+    const since = this.now() - windowMs
+    return [...this.lookup.values()].filter(ka => ka.lastReached > 0 && ka.lastReached >= since)
+  }
+
+  /** A PexAddrs answer from verified entries only, sized by the same rule as getSelection. */
+  getVerifiedSelection (windowMs: number): NetAddress[] {
+    const verified = this.verifiedEntries(windowMs)
+    const n = Math.min(MAX_GET_SELECTION, Math.max(Math.min(MIN_GET_SELECTION, verified.length), Math.floor(verified.length * GET_SELECTION_PERCENT / 100)))
+    return this.shuffled(verified, n).map(ka => ka.addr)
+  }
+
+  /** known: entries; verified: ever reached by a handshake; fresh: reached within `windowMs`. */
+  verificationCounts (windowMs: number): { known: number, verified: number, fresh: number } {
+    const since = this.now() - windowMs
+    let verified = 0
+    let fresh = 0
+    for (const ka of this.lookup.values()) {
+      if (ka.lastReached === 0) continue
+      verified++
+      if (ka.lastReached >= since) fresh++
+    }
+    return { known: this.lookup.size, verified, fresh }
   }
 
   /** All entries (for stats and tests). */
@@ -411,7 +455,11 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
         bucket_type: ka.bucketType,
         last_attempt: formatGoTime(ka.lastAttempt),
         last_success: formatGoTime(ka.lastSuccess),
-        last_ban_time: formatGoTime(ka.lastBanTime)
+        last_ban_time: formatGoTime(ka.lastBanTime),
+        // Ours, beyond CometBFT's fields: Go's decoder ignores unknown keys, so CometBFT still loads
+        // the file. Written only when set, so a book we never verified is exactly CometBFT's format.
+        ...(ka.lastReached > 0 ? { last_reached: formatGoTime(ka.lastReached) } : {}),
+        ...(ka.failures > 0 ? { failures: ka.failures } : {})
       }))
     }
   }
@@ -520,6 +568,8 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
       ka.lastAttempt = parseGoTime(e.last_attempt ?? '0001-01-01T00:00:00Z')
       ka.lastSuccess = parseGoTime(e.last_success ?? '0001-01-01T00:00:00Z')
       ka.lastBanTime = Math.min(parseGoTime(e.last_ban_time ?? '0001-01-01T00:00:00Z'), this.now() + this.maxBanMs)
+      ka.lastReached = typeof e.last_reached === 'string' ? parseGoTime(e.last_reached) : 0
+      ka.failures = Number.isSafeInteger(e.failures) && e.failures > 0 ? e.failures : 0
       if (this.lookup.has(addr.id) || this.bad.has(addr.id)) return false
       const buckets = Array.isArray(e.buckets) ? e.buckets.filter((b: unknown) => Number.isInteger(b)) as number[] : []
       if (ka.lastBanTime > this.now()) {

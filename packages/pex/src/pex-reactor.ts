@@ -2,7 +2,8 @@
  * The PEX reactor (channel 0x00), wire-compatible with CometBFT: peers ask each other for
  * addresses, answers fill the AddrBook, and ensurePeers dials from the book until the outbound
  * target is met. In seed (crawler) mode the node instead crawls the book and answers each inbound
- * request once, then hangs up — after the answer is flushed, not before.
+ * request once, then hangs up — after the answer is flushed, not before. A seed also verifies what it
+ * learns (verifier.ts) and serves only addresses a handshake reached recently (docs/seed-node.md).
  */
 import createDebug from 'debug'
 import net from 'node:net'
@@ -11,6 +12,7 @@ import {
 } from '@switchyard/p2p'
 import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard/wire'
 import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
+import { AddressVerifier, reachedAges, type AddressVerifierOptions } from './verifier.js'
 import { PexInvalidAddressError, PexNoRequestError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
 import { RecentMap } from './recent-map.js'
 
@@ -39,7 +41,11 @@ export interface PexReactorOptions {
   minReceiveRequestInterval?: number
   crawlPeriod?: number
   minTimeBetweenCrawls?: number
-  /** Seed mode: peers connected longer than this are let go (CometBFT: 28 h). */
+  /**
+   * Seed mode: crawled peers are let go after this long (the crawl hold). CometBFT's seed holds them
+   * 28 h, waiting for them to become "good" by consensus; ours proves an address by the handshake
+   * itself and only needs the peer's PEX answer, so the default is 30 s.
+   */
   seedDisconnectWaitPeriod?: number
   /**
    * Seed mode: an inbound peer that has not asked for addresses this many ms after connecting is
@@ -47,6 +53,16 @@ export interface PexReactorOptions {
    * persistent and unconditional peers are exempt).
    */
   seedRequestTimeout?: number
+  /** Seed mode: dial what the crawler learns, through a bounded, rate-limited pool (default true). */
+  verifyAddresses?: boolean
+  /** Answer PexRequests only with addresses a handshake reached within verifiedWindow (default: seedMode). */
+  serveVerifiedOnly?: boolean
+  /** How recent a successful handshake must be for an address to be served (default 1 h). */
+  verifiedWindow?: number
+  /** The verification pool's bounds (defaults: 8 dials in flight, 10 started per second, 4096 queued). */
+  verifier?: Omit<AddressVerifierOptions, 'dial'>
+  /** First retry of a failed verification after this long, doubling per failure up to verifiedWindow (default 30 s). */
+  verifyRetryUnit?: number
   /** Failed dials of a non-persistent address before it is banned (CometBFT: 16). */
   maxAttemptsToDial?: number
   banTime?: number
@@ -64,8 +80,10 @@ const SELECTION_BIAS_SEED = 30
 export class PexReactor extends Reactor {
   readonly channels = [PexChannel]
   readonly book: AddrBook
-  private readonly o: Required<Omit<PexReactorOptions, 'book' | 'seeds' | 'onSeedUnusable'>> & { seeds: string[] }
+  private readonly o: Required<Omit<PexReactorOptions, 'book' | 'seeds' | 'verifier' | 'onSeedUnusable'>> & { seeds: string[] }
   private readonly onSeedUnusable: ((seed: string, error: Error) => void) | undefined
+  /** The seed's verification pool (undefined when not verifying). */
+  readonly verifier: AddressVerifier | undefined
   private readonly seedIds: Set<string>
   private readonly requestsSent = new Set<string>()
   // Bounded: a stream of new peer IDs or dead addresses forgets the oldest, never grows them.
@@ -80,7 +98,7 @@ export class PexReactor extends Reactor {
   private wakeScheduled = false
   private stopped = false
   /** Requests served, answers received, punishments — for logs and metrics. */
-  readonly stats = { requestsServed: 0, requestsSent: 0, addrsReceived: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0, ensureRounds: 0, silentDropped: 0 }
+  readonly stats = { requestsServed: 0, requestsSent: 0, addrsReceived: 0, addrsServed: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0, ensureRounds: 0, silentDropped: 0 }
 
   constructor (options: PexReactorOptions) {
     super()
@@ -97,8 +115,12 @@ export class PexReactor extends Reactor {
       minReceiveRequestInterval: options.minReceiveRequestInterval ?? period / 3,
       crawlPeriod: options.crawlPeriod ?? 30_000,
       minTimeBetweenCrawls: options.minTimeBetweenCrawls ?? 120_000,
-      seedDisconnectWaitPeriod: options.seedDisconnectWaitPeriod ?? 28 * 3600 * 1000,
+      seedDisconnectWaitPeriod: options.seedDisconnectWaitPeriod ?? 30_000,
       seedRequestTimeout: options.seedRequestTimeout ?? 10_000,
+      verifyAddresses: options.verifyAddresses ?? true,
+      serveVerifiedOnly: options.serveVerifiedOnly ?? options.seedMode ?? false,
+      verifiedWindow: options.verifiedWindow ?? 3600_000,
+      verifyRetryUnit: options.verifyRetryUnit ?? 30_000,
       maxAttemptsToDial: options.maxAttemptsToDial ?? 16,
       banTime: options.banTime ?? DEFAULT_BAN_MS,
       dialBackoffUnit: options.dialBackoffUnit ?? 1000,
@@ -108,6 +130,9 @@ export class PexReactor extends Reactor {
     }
     this.onSeedUnusable = options.onSeedUnusable
     this.seedIds = new Set(this.o.seeds.map(s => s.replace(/^.*:\/\//, '').split('@')[0] ?? ''))
+    this.verifier = this.o.seedMode && this.o.verifyAddresses
+      ? new AddressVerifier({ ...options.verifier, dial: async a => await this.verifyDial(a) })
+      : undefined
   }
 
   /** Entries in the reactor's bookkeeping maps (each bounded by maxTracked, or by the connected peers). */
@@ -124,6 +149,8 @@ export class PexReactor extends Reactor {
     if (this.o.seedMode) {
       setImmediate(() => { void this.crawlStart() })
       every(this.o.crawlPeriod, () => { void this.crawlRound() })
+      // Let go of crawled peers at least twice per hold (a short hold must not wait a crawl period).
+      every(Math.max(1000, Math.min(this.o.crawlPeriod, this.o.seedDisconnectWaitPeriod / 2)), () => { this.releaseHeldPeers() })
     } else {
       const { outbound, inbound, dialing } = this.switch.numPeers()
       const jitter = this.o.startJitter && outbound + inbound + dialing > 0 ? this.o.random() * this.o.ensurePeersPeriod : 0
@@ -138,6 +165,7 @@ export class PexReactor extends Reactor {
 
   override async stop (): Promise<void> {
     this.stopped = true
+    this.verifier?.stop()
     for (const t of this.timers) { clearTimeout(t); clearInterval(t) }
     this.timers = []
     for (const t of this.graceTimers.values()) clearTimeout(t)
@@ -175,6 +203,10 @@ export class PexReactor extends Reactor {
     this.connectedAt.delete(peer.id)
     clearTimeout(this.graceTimers.get(peer.id))
     this.graceTimers.delete(peer.id)
+    // A peer that reached us told us where it listens; that is a claim until we dial it ourselves
+    // (an inbound connection proves the ID, not the address), which we can do once it is gone.
+    const ka = this.book.get(peer.id)
+    if (this.verifier !== undefined && !this.stopped && ka !== undefined && ka.lastReached === 0 && ka.attempts === 0) this.verifier.enqueue(ka.addr)
   }
 
   override async receive ({ peer, message }: Envelope<PexMessage>): Promise<void> {
@@ -203,7 +235,9 @@ export class PexReactor extends Reactor {
       clearTimeout(this.graceTimers.get(peer.id))
       this.graceTimers.delete(peer.id)
       this.stats.requestsServed++
-      await peer.send(PexChannel, { type: 'addrs', addrs: this.book.getSelectionWithBias(SELECTION_BIAS_SEED).map(toMessage) })
+      const addrs = this.selectionToServe(true)
+      this.stats.addrsServed += addrs.length
+      await peer.send(PexChannel, { type: 'addrs', addrs: addrs.map(toMessage) })
       await this.switch.stopPeerGracefully(peer)
       return
     }
@@ -218,7 +252,9 @@ export class PexReactor extends Reactor {
     r.last = now
     this.received.set(peer.id, r)
     this.stats.requestsServed++
-    peer.trySend(PexChannel, { type: 'addrs', addrs: this.book.getSelection().map(toMessage) })
+    const addrs = this.selectionToServe(false)
+    this.stats.addrsServed += addrs.length
+    peer.trySend(PexChannel, { type: 'addrs', addrs: addrs.map(toMessage) })
   }
 
   private onAddrs (peer: Peer, addrs: Array<{ id: string, ip: string, port: number }>): void {
@@ -240,6 +276,13 @@ export class PexReactor extends Reactor {
     this.stats.addrsReceived += parsed.length
     const src = peer.listenAddress ?? peer.socketAddress
     for (const addr of parsed) this.book.addAddress(addr, src)
+    if (this.verifier !== undefined) {
+      // Verify what we just learned right away (the pool bounds and paces it).
+      for (const addr of parsed) {
+        const ka = this.book.get(addr.id)
+        if (ka !== undefined && ka.lastReached === 0 && ka.attempts === 0) this.verifier.enqueue(ka.addr)
+      }
+    }
     log('%d addresses from %s; book has %d', parsed.length, peer.id, this.book.size)
     if (this.seedIds.has(peer.id)) this.wake()
   }
@@ -341,19 +384,69 @@ export class PexReactor extends Reactor {
 
   private async crawlStart (): Promise<void> {
     if (this.o.seeds.length > 0) await this.dialSeeds()
-    else await this.crawl(this.book.getSelection())
+    if (this.verifier !== undefined) this.offerForVerification()
+    else if (this.o.seeds.length === 0) await this.crawl(this.book.getSelection())
   }
 
   private async crawlRound (): Promise<void> {
     if (this.stopped || !this.switch.isRunning) return
-    // Let go of peers held longer than the wait period (not persistent ones).
+    this.releaseHeldPeers()
+    if (this.verifier !== undefined) {
+      this.offerForVerification()
+      return
+    }
+    const now = Date.now()
+    await this.crawl(this.book.getSelection())
+    for (const [id, t] of this.crawled) if (now - t > 24 * 3600 * 1000) this.crawled.delete(id)
+  }
+
+  /** Lets go of peers held longer than the crawl hold (not persistent ones). */
+  private releaseHeldPeers (): void {
+    if (this.stopped || !this.switch.isRunning) return
     const now = Date.now()
     for (const p of this.switch.peers.values()) {
       const since = this.connectedAt.get(p.id)
       if (!p.persistent && since !== undefined && now - since >= this.o.seedDisconnectWaitPeriod) void this.switch.stopPeerGracefully(p)
     }
-    await this.crawl(this.book.getSelection())
-    for (const [id, t] of this.crawled) if (now - t > 24 * 3600 * 1000) this.crawled.delete(id)
+  }
+
+  /** What a PexRequest gets: verified addresses only when serveVerifiedOnly, else CometBFT's selections. */
+  private selectionToServe (seedAnswer: boolean): NetAddress[] {
+    if (this.o.serveVerifiedOnly) return this.book.getVerifiedSelection(this.o.verifiedWindow)
+    return seedAnswer ? this.book.getSelectionWithBias(SELECTION_BIAS_SEED) : this.book.getSelection()
+  }
+
+  /** Addresses known / ever reached / reached within the window, and how many answers served. */
+  verificationStats (): { known: number, verified: number, fresh: number, served: number, queued: number } {
+    const c = this.book.verificationCounts(this.o.verifiedWindow)
+    return { ...c, served: this.stats.addrsServed, queued: this.verifier?.size ?? 0 }
+  }
+
+  /** For /net_info: the counts, the pool's work, and how long ago verified addresses were last reached. */
+  verificationSummary (): Record<string, unknown> {
+    return {
+      serve_verified_only: this.o.serveVerifiedOnly,
+      window_s: Math.round(this.o.verifiedWindow / 1000),
+      crawl_hold_s: Math.round(this.o.seedDisconnectWaitPeriod / 1000),
+      ...this.verificationStats(),
+      pool: this.verifier?.stats ?? null,
+      age_s: reachedAges(this.book.entries(), Date.now())
+    }
+  }
+
+  private offerForVerification (): void {
+    this.verifier!.offerDue(this.book.entries(), { now: Date.now(), windowMs: this.o.verifiedWindow, retryUnitMs: this.o.verifyRetryUnit, random: this.o.random })
+  }
+
+  /** One verification dial: a handshake there is the proof (the Switch calls book.markGood). */
+  private async verifyDial (addr: NetAddress): Promise<boolean | undefined> {
+    if (this.stopped || !this.switch.isRunning) return undefined
+    if (addr.id === this.switch.nodeKey.id || this.switch.isDialingOrConnected(addr.id)) return undefined
+    const failuresBefore = this.book.get(addr.id)?.failures ?? 0
+    const peer = await this.dialPeer(addr)
+    if (peer === undefined) return (this.book.get(addr.id)?.failures ?? 0) > failuresBefore ? false : undefined
+    this.requestAddrs(peer)
+    return true
   }
 
   private async crawl (addrs: NetAddress[]): Promise<void> {

@@ -53,6 +53,12 @@ export interface P2PConfig {
   lanDiscoveryInterface: string
   lanDiscoveryBroadcastAddress: string
   lanDiscoveryInterval: number
+  /** Switchyard's own seed keys: verification and the crawl hold (docs/seed-node.md). */
+  seedServeVerifiedOnly: boolean
+  seedVerifiedWindow: number
+  seedVerifyRate: number
+  seedVerifyConcurrency: number
+  seedCrawlHold: number
   /** Switchyard's own keys: the WebSocket listener (docs/transports.md); '' = none. */
   wsLaddr: string
   wsTlsCertFile: string
@@ -137,6 +143,11 @@ export function defaultP2P (): P2PConfig {
     lanDiscoveryInterface: '',
     lanDiscoveryBroadcastAddress: '',
     lanDiscoveryInterval: 30_000,
+    seedServeVerifiedOnly: true,
+    seedVerifiedWindow: 3600_000,
+    seedVerifyRate: 10,
+    seedVerifyConcurrency: 8,
+    seedCrawlHold: 30_000,
     wsLaddr: '',
     wsTlsCertFile: '',
     wsTlsKeyFile: '',
@@ -197,6 +208,11 @@ const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   lan_discovery_interface: ['lanDiscoveryInterface', 'string'],
   lan_discovery_broadcast_address: ['lanDiscoveryBroadcastAddress', 'string'],
   lan_discovery_interval: ['lanDiscoveryInterval', 'duration'],
+  seed_serve_verified_only: ['seedServeVerifiedOnly', 'bool'],
+  seed_verified_window: ['seedVerifiedWindow', 'duration'],
+  seed_verify_rate: ['seedVerifyRate', 'int'],
+  seed_verify_concurrency: ['seedVerifyConcurrency', 'int'],
+  seed_crawl_hold: ['seedCrawlHold', 'duration'],
   ws_laddr: ['wsLaddr', 'string'],
   ws_tls_cert_file: ['wsTlsCertFile', 'string'],
   ws_tls_key_file: ['wsTlsKeyFile', 'string'],

@@ -56,6 +56,13 @@ lan_discovery_port = 8001
 lan_discovery_interface = ""           # an address or name; "" = chosen (logged at start)
 lan_discovery_broadcast_address = ""   # "" = the interface's subnet broadcast
 lan_discovery_interval = "30s"
+# Switchyard's own: the seed dials what it learns and serves only addresses it reached within the
+# window; crawled peers are let go after the hold (CometBFT's seed: 28 h). docs/seed-node.md.
+seed_serve_verified_only = true
+seed_verified_window = "1h"
+seed_verify_rate = 10
+seed_verify_concurrency = 8
+seed_crawl_hold = "30s"
 
 [instrumentation]
 prometheus = false

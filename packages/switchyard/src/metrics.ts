@@ -94,6 +94,13 @@ export class SeedMetrics {
       [[{ violation: 'too_soon' }, st.tooSoon], [{ violation: 'unsolicited' }, st.unsolicited], [{ violation: 'invalid_address' }, st.invalid], [{ violation: 'no_request' }, st.silentDropped]], ['violation'])
     this.addCounter('switchyard_pex_dials_total', 'Dials made by PEX, and how many failed.', () =>
       [[{ result: 'attempted' }, st.dials], [{ result: 'failed' }, st.dialFailures]], ['result'])
+    // The seed's address verification (docs/seed-node.md): read from the reactor at each scrape.
+    this.addGauge('switchyard_seed_addresses', 'Book addresses: known, verified (ever reached by our handshake), fresh (reached within the window: what is served).', () => {
+      const v = s.pex.verificationStats()
+      return [[{ state: 'known' }, v.known], [{ state: 'verified' }, v.verified], [{ state: 'fresh' }, v.fresh]]
+    }, ['state'])
+    this.addCounter('switchyard_pex_addresses_served_total', 'Addresses handed out in PEX answers.', () => st.addrsServed)
+    this.addGauge('switchyard_seed_verification_queue', 'Addresses waiting for or in a verification dial.', () => s.pex.verifier?.size ?? 0)
     this.addGauge('switchyard_uptime_seconds', 'Seconds since the seed started.', () => Math.round((Date.now() - s.started) / 1000))
     // process_cpu_seconds_total, process_resident_memory_bytes, nodejs_eventloop_lag_seconds, …
     if (options.processMetrics !== false) {

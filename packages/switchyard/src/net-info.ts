@@ -45,6 +45,7 @@ export function netInfo (s: MetricsSource & { state: () => string }): unknown {
     handshakes: Object.fromEntries(s.counters.handshakes),
     rejections: Object.fromEntries(s.counters.rejections),
     refusals_by_reason: refusalsByReason(s.counters.rejections),
-    pex: s.pex.stats
+    pex: s.pex.stats,
+    verification: s.pex.verificationSummary()
   }
 }

@@ -108,14 +108,24 @@ describe('switchyard CLI', () => {
       size: 2,
       network: 'cli-chain',
       switchOptions: i => { books[i] = new AddrBook({ strict: false }); return { addressBook: books[i] } },
-      reactors: i => ({ pex: new PexReactor({ book: books[i]!, seeds: [address], ensurePeersPeriod: 300, startJitter: false }) })
+      // The seed dials them back to verify them and, as any CometBFT node, accepts one request per
+      // 10 s from a peer it dialed: they must not ask it more often than that.
+      reactors: i => ({ pex: new PexReactor({ book: books[i]!, seeds: [address], ensurePeersPeriod: 300, minReceiveRequestInterval: 10_000, startJitter: false }) })
     })
     nets.push(nodes)
     await waitFor(() => nodes.node(0).switch.peers.has(nodes.node(1).id) && nodes.node(1).switch.peers.has(nodes.node(0).id), { timeoutMs: 15_000, what: 'the nodes to meet through the seed' })
 
-    const m = await metrics(mport)
+    let m = await metrics(mport)
+    // The seed dials both nodes itself once they hang up (verification); wait for the second.
+    for (let i = 0; i < 200 && (m.get('switchyard_seed_addresses{state="fresh"}') ?? 0) < 2; i++) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      m = await metrics(mport)
+    }
     expect(m.get('switchyard_pex_requests_served_total')).toBeGreaterThanOrEqual(1)
-    expect(m.get('switchyard_addrbook_size{bucket_type="new"}')).toBeGreaterThanOrEqual(2)
+    // The seed served the nodes to each other only after dialing them itself: verified, so "old".
+    expect(m.get('switchyard_addrbook_size{bucket_type="old"}')).toBeGreaterThanOrEqual(2)
+    expect(m.get('switchyard_seed_addresses{state="fresh"}')).toBeGreaterThanOrEqual(2)
+    expect(m.get('switchyard_pex_addresses_served_total')).toBeGreaterThanOrEqual(1)
     expect(m.get('switchyard_p2p_handshakes_total{result="ok"}')).toBeGreaterThanOrEqual(2)
     expect(m.has('cometbft_p2p_peers')).toBe(true)
     // A node on another chain is refused, and /net_info counts it in the crawl report's vocabulary.
@@ -127,6 +137,7 @@ describe('switchyard CLI', () => {
       info = await (await fetch(`http://127.0.0.1:${mport}/net_info`)).json() as typeof info
     }
     expect(info).toMatchObject({ node_id: id, network: 'cli-chain', refusals_by_reason: { 'wrong-network': 1 } })
+    expect((info as unknown as { verification: unknown }).verification).toMatchObject({ serve_verified_only: true, window_s: 3600, age_s: { newest: expect.any(Number) } })
 
     seed.proc.kill('SIGTERM')
     expect(await seed.exit).toBe(0)
