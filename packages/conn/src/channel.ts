@@ -1,4 +1,5 @@
 /** Channel descriptors and the per-channel send/receive state of an MConnection. */
+import { Reassembler, ReassemblyBudget } from './reassembly.js'
 
 export interface ChannelDescriptor {
   /** Channel id, 0–255. Ids ≥ 0x80 take two varint bytes: see docs/protocol.md before using them. */
@@ -60,12 +61,12 @@ export class ChannelState {
   messagesSent = 0
   bytesReceived = 0
   messagesReceived = 0
-  /** Chunks of the message being reassembled and their total length. */
-  recvChunks: Uint8Array[] = []
-  recvLength = 0
+  /** The message being reassembled, in a buffer of its own drawn from the connection's budget. */
+  readonly recv: Reassembler
 
-  constructor (desc: ResolvedChannelDescriptor) {
+  constructor (desc: ResolvedChannelDescriptor, budget = new ReassemblyBudget(Infinity)) {
     this.desc = desc
+    this.recv = new Reassembler(desc.id, Math.min(desc.recvBufferCapacity, desc.recvMessageCapacity), desc.recvMessageCapacity, budget)
   }
 
   get hasPending (): boolean {

@@ -54,8 +54,17 @@ export class StreamError extends SwitchyardError {
   }
 }
 
+/** Unfinished messages across a connection's channels would hold more bytes than its budget. */
+export class ReassemblyBudgetError extends SwitchyardError {
+  readonly channelId: number
+  constructor (channelId: number, size: number, limit: number) {
+    super('ERR_REASSEMBLY_BUDGET', `unfinished messages would hold ${size} bytes (channel ${channelId} growing), over the connection's maxReassemblyBytes of ${limit}`)
+    this.channelId = channelId
+  }
+}
+
 export const connErrorCodes = [
-  'ERR_UNKNOWN_CHANNEL', 'ERR_CHANNEL_MESSAGE_TOO_LARGE', 'ERR_PONG_TIMEOUT', 'ERR_CONNECTION_CLOSED', 'ERR_STREAM'
+  'ERR_UNKNOWN_CHANNEL', 'ERR_CHANNEL_MESSAGE_TOO_LARGE', 'ERR_REASSEMBLY_BUDGET', 'ERR_PONG_TIMEOUT', 'ERR_CONNECTION_CLOSED', 'ERR_STREAM'
 ] as const
 
 /** The handshake did not finish within its time limit. `stage` says where it stopped. */

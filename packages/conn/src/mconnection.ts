@@ -18,8 +18,9 @@ import {
   delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg, writeDelimitedPacketMsgHeader
 } from '@switchyard/wire'
 import { ChannelState, resolveChannel, type ChannelDescriptor } from './channel.js'
+import { ReassemblyBudget } from './reassembly.js'
 import {
-  ChannelMessageTooLargeError, ConnectionClosedError, PEER_CLOSED, PongTimeoutError, StreamError, UnknownChannelError
+  ConnectionClosedError, PEER_CLOSED, PongTimeoutError, StreamError, UnknownChannelError
 } from './errors.js'
 import { RateLimiter } from './rate-limiter.js'
 import { copyFramed, isFramedWriter, type FramedWriter } from './frame-layout.js'
@@ -47,6 +48,11 @@ export interface MConnectionOptions {
   /** Most send() calls waiting for room per channel; beyond that send() resolves false at once. */
   maxPendingSends?: number
   /**
+   * Bytes of unfinished messages held at once across all channels; more closes the connection with
+   * ERR_REASSEMBLY_BUDGET (default: the sum of the channels' recvMessageCapacity).
+   */
+  maxReassemblyBytes?: number
+  /**
    * Delay-based send pacing (send-pacer.ts): keeps the bytes queued below this connection near a
    * few ms of sending, so priorities hold while a channel saturates the link. On by default;
    * `false` turns it off (whatever the stream accepts is written at once).
@@ -66,6 +72,8 @@ export interface ChannelStatus {
   bytesReceived: number
   messagesSent: number
   messagesReceived: number
+  /** Bytes allocated for the message being reassembled on this channel. */
+  recvBufferBytes: number
 }
 
 export interface MConnectionStatus {
@@ -77,6 +85,9 @@ export interface MConnectionStatus {
   recvRate: number
   pingsSent: number
   pongsReceived: number
+  /** Bytes held by unfinished messages across channels, and the limit (maxReassemblyBytes). */
+  reassemblyBytes: number
+  maxReassemblyBytes: number
   /** The pacer's state; undefined when pacing is off. */
   pacing: SendPacerStatus | undefined
   channels: ChannelStatus[]
@@ -108,7 +119,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private readonly decoder: LengthDelimitedDecoder
   private readonly sendLimiter: RateLimiter
   private readonly recvLimiter: RateLimiter
-  private readonly opts: Required<Omit<MConnectionOptions, 'channels' | 'pacing'>>
+  private readonly opts: Required<Omit<MConnectionOptions, 'channels' | 'maxReassemblyBytes' | 'pacing'>>
+  private readonly reassembly: ReassemblyBudget
   private readonly pacer: SendPacer | undefined
   private readonly started = performance.now()
   /** Set when the stream seals frames itself: packets are then encoded straight into frame layout. */
@@ -169,9 +181,13 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     if (opts.maxPacketMsgPayloadSize < 1) throw new RangeError('MConnection option maxPacketMsgPayloadSize must be >= 1')
     if (opts.pongTimeout >= opts.pingInterval) throw new RangeError(`MConnection option pongTimeout (${opts.pongTimeout}) must be less than pingInterval (${opts.pingInterval})`)
     this.opts = opts
+    const descs = options.channels.map(resolveChannel)
+    const budget = options.maxReassemblyBytes ?? descs.reduce((a, d) => a + d.recvMessageCapacity, 0)
+    if (!(budget >= 0 && Number.isFinite(budget))) throw new RangeError(`MConnection option maxReassemblyBytes must be a finite number >= 0, got ${String(budget)}`)
+    this.reassembly = new ReassemblyBudget(budget)
     const pacing = options.pacing ?? true
     this.pacer = pacing === false ? undefined : new SendPacer(pacing === true ? {} : pacing)
-    this.channels = options.channels.map(d => new ChannelState(resolveChannel(d)))
+    this.channels = descs.map(d => new ChannelState(d, this.reassembly))
     for (const ch of this.channels) {
       if (this.byId.has(ch.desc.id)) throw new RangeError(`duplicate channel id ${ch.desc.id}`)
       this.byId.set(ch.desc.id, ch)
@@ -329,7 +345,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       for (const w of ch.waiters.splice(0)) w.done(false)
       ch.queue.length = 0
       ch.sending = undefined
-      ch.recvChunks = []
+      ch.recv.reset()
     }
     this.stream.off('data', this.onData)
     this.stream.off('drain', this.onDrain)
@@ -352,6 +368,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       recvRate: this.recvRate,
       pingsSent: this.pingsSent,
       pongsReceived: this.pongsReceived,
+      reassemblyBytes: this.reassembly.used,
+      maxReassemblyBytes: this.reassembly.limit,
       pacing: this.pacer?.status(this.bytesSent),
       channels: this.channels.map(c => ({
         id: c.desc.id,
@@ -364,7 +382,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
         bytesSent: c.bytesSent,
         bytesReceived: c.bytesReceived,
         messagesSent: c.messagesSent,
-        messagesReceived: c.messagesReceived
+        messagesReceived: c.messagesReceived,
+        recvBufferBytes: c.recv.allocated
       }))
     }
   }
@@ -592,27 +611,13 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     }
     const ch = this.byId.get(packet.channelId)
     if (ch === undefined) throw new UnknownChannelError(packet.channelId)
-    const size = ch.recvLength + packet.data.length
-    if (size > ch.desc.recvMessageCapacity) throw new ChannelMessageTooLargeError(ch.desc.id, size, ch.desc.recvMessageCapacity)
     ch.bytesReceived += body.length
     if (!packet.eof) {
-      // A view of the stream chunk, held only until the message completes and is concatenated
-      // (a chunk is ~97 % payload, so this pins little beyond recvMessageCapacity).
-      if (packet.data.length > 0) ch.recvChunks.push(packet.data)
-      ch.recvLength = size
+      // Copied into the channel's reassembly buffer: nothing keeps the read chunk alive.
+      ch.recv.append(packet.data)
       return true
     }
-    let msg: Buffer
-    if (ch.recvChunks.length === 0) {
-      // Copy: a lone packet is a view of a stream chunk that a kept message must not pin.
-      msg = Buffer.allocUnsafe(packet.data.length)
-      msg.set(packet.data)
-    } else {
-      ch.recvChunks.push(packet.data)
-      msg = Buffer.concat(ch.recvChunks, size)
-      ch.recvChunks = []
-    }
-    ch.recvLength = 0
+    const msg = ch.recv.finish(packet.data)
     ch.messagesReceived++
     this.emit('message', ch.desc.id, msg)
     return !this.pausedByUser && !this.closed

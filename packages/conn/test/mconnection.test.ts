@@ -218,6 +218,34 @@ describe('MConnection over loopback TCP', () => {
     expect(got.map(m => m.data.length)).toEqual([1000])
   })
 
+  it('copies unfinished fragments into a per-channel buffer sized by what was sent, not by the read chunks they came in', async () => {
+    const [conn, raw] = await facingRaw([{ id: 1, priority: 1, recvBufferCapacity: 4096, recvMessageCapacity: 100_000 }])
+    const got = collectMessages(conn)
+    // 3000 one-byte fragments in one 27 KB write: views into the read chunks would hold all of it.
+    const parts: Uint8Array[] = []
+    for (let i = 0; i < 3000; i++) parts.push(encodeDelimitedPacketMsg(1, false, Uint8Array.of(i & 0xff)))
+    raw.write(Buffer.concat(parts))
+    await waitFor(() => conn.status().channels[0]!.bytesReceived >= 3000 * 7, 5000, 'every fragment read')
+    const st = conn.status()
+    expect(st.channels[0]!.recvBufferBytes).toBe(4096)
+    expect(st.reassemblyBytes).toBe(4096)
+    raw.write(encodeDelimitedPacketMsg(1, true, Uint8Array.of(7)))
+    await waitFor(() => got.length === 1, 5000, 'the message')
+    expect(got[0]!.data.length).toBe(3001)
+    expect([...got[0]!.data.subarray(0, 3)]).toEqual([0, 1, 2])
+    expect(got[0]!.data[3000]).toBe(7)
+    expect(conn.status().reassemblyBytes).toBe(0)
+  })
+
+  it('closes with ERR_REASSEMBLY_BUDGET when unfinished messages on several channels pass the per-connection budget', async () => {
+    const [conn, raw] = await facingRaw([{ id: 1, priority: 1, recvMessageCapacity: 10_000 }, { id: 2, priority: 1, recvMessageCapacity: 10_000 }], { maxReassemblyBytes: 6000 })
+    for (let i = 0; i < 4; i++) raw.write(encodeDelimitedPacketMsg(1, false, new Uint8Array(1000)))
+    await waitFor(() => conn.status().reassemblyBytes >= 4000, 5000, 'channel 1 holding 4000 bytes')
+    for (let i = 0; i < 4; i++) raw.write(encodeDelimitedPacketMsg(2, false, new Uint8Array(1000)))
+    const [err] = await nextEvent<[Error]>(conn, 'close')
+    expect(err).toMatchObject({ code: 'ERR_REASSEMBLY_BUDGET', channelId: 2 })
+  })
+
   it('reports the peer closing as ERR_CONNECTION_CLOSED, with the shared stackless reason (no Error built per close)', async () => {
     const [conn, raw] = await facingRaw(three)
     raw.end()

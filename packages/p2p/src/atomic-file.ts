@@ -8,10 +8,16 @@ async function writeTemp (path: string, data: string | Uint8Array, mode: number)
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
   const fh = await fs.open(tmp, 'wx', mode)
   try {
-    await fh.writeFile(data)
-    await fh.sync()
-  } finally {
-    await fh.close()
+    try {
+      await fh.writeFile(data)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch (err) {
+    // A full disk or an I/O error must not leave a partial temp file behind.
+    await fs.rm(tmp, { force: true })
+    throw err
   }
   return tmp
 }

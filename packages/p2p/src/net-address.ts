@@ -100,15 +100,30 @@ function splitAddress (s: string, requireId: boolean): { id: string, host: strin
   return { id, host: hp.host, port: hp.port }
 }
 
-/** Like NetAddress.parse, but a DNS host name is resolved (first address), as CometBFT does. */
-export async function resolveNetAddress (s: string, options: { requireId?: boolean } = {}): Promise<NetAddress> {
+/**
+ * Like NetAddress.parse, but a DNS host name is resolved (first address), as CometBFT does.
+ * `resolve` replaces dns.lookup; `signal` abandons a lookup that does not answer.
+ */
+export async function resolveNetAddress (s: string, options: { requireId?: boolean, signal?: AbortSignal, resolve?: (host: string, signal: AbortSignal) => Promise<unknown> } = {}): Promise<NetAddress> {
   const { id, host, port } = splitAddress(s, options.requireId ?? true)
   if (net.isIP(host) !== 0) return new NetAddress(id, normaliseIp(host), port)
   if (!isHostname(host)) throw new InvalidAddressError(s, `host ${JSON.stringify(host)} is neither an IP address nor a DNS name`)
   try {
-    const { address } = await dns.lookup(host)
+    const signal = options.signal ?? new AbortController().signal
+    if (signal.aborted) throw signal.reason
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_resolve, reject) => { onAbort = () => reject(signal.reason); signal.addEventListener('abort', onAbort, { once: true }) })
+    let found: unknown
+    try {
+      found = await Promise.race([options.resolve !== undefined ? options.resolve(host, signal) : dns.lookup(host), aborted])
+    } finally {
+      signal.removeEventListener('abort', onAbort!)
+    }
+    const address = typeof found === 'string' ? found : (found as { address?: unknown } | null)?.address
+    if (typeof address !== 'string' || net.isIP(address) === 0) throw new Error(`the resolver gave no IP address (${JSON.stringify(found)})`)
     return new NetAddress(id, normaliseIp(address), port)
   } catch (err) {
+    if (options.signal?.aborted === true) throw options.signal.reason
     throw new InvalidAddressError(s, `cannot resolve ${JSON.stringify(host)} (${(err as Error).message})`)
   }
 }

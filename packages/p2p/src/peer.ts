@@ -173,4 +173,4 @@ export class Peer {
 }
 
 // status() during initPeer, before the connection exists.
-const notStarted: MConnectionStatus = { durationMs: 0, bytesSent: 0, bytesReceived: 0, sendRate: 0, recvRate: 0, pingsSent: 0, pongsReceived: 0, channels: [], pacing: undefined }
+const notStarted: MConnectionStatus = { durationMs: 0, bytesSent: 0, bytesReceived: 0, sendRate: 0, recvRate: 0, pingsSent: 0, pongsReceived: 0, channels: [], pacing: undefined, reassemblyBytes: 0, maxReassemblyBytes: 0 }

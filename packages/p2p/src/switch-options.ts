@@ -10,7 +10,7 @@ import type { NodeKey } from './node-key.js'
 import type { Peer } from './peer.js'
 import type { RemoveReason } from './reactor.js'
 import type { ReconnectPolicy } from './reconnect.js'
-import type { ConnectionFilters } from './transport.js'
+import type { ConnectionFilters, HandshakeRefusal } from './transport.js'
 
 /**
  * What the Switch tells an address book (PEX plugs its AddrBook in here): markGood after a
@@ -53,6 +53,13 @@ export interface SwitchOptions {
   filterTimeout?: number
   /** Inbound handshakes in progress at once; more connections are closed at once (default 256). */
   maxPendingHandshakes?: number
+  /** Inbound handshakes in progress at once from one IP (default 4). */
+  maxPendingHandshakesPerIp?: number
+  /**
+   * Resolves DNS names: peers' listen addresses (default: a c-ares query, cancelled on stop) and
+   * names we dial (default: dns.lookup, which reads /etc/hosts). Abandoned on stop().
+   */
+  resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
   /** MConnection tuning for every peer (rates, ping, flush throttle, …). */
   connection?: Omit<MConnectionOptions, 'channels'>
   reconnect?: Partial<ReconnectPolicy>
@@ -76,4 +83,6 @@ export interface SwitchEvents {
   'peer:remove': [Peer, RemoveReason]
   /** A connection (inbound or a dial) that did not become a peer, and why. */
   'peer:rejected': [{ address: string, outbound: boolean, error: SwitchyardError }]
+  /** An inbound connection closed before its handshake: every slot, or its IP's share, was taken. */
+  'handshake:refused': [{ remote: string, remoteIp: string, reason: HandshakeRefusal }]
 }

@@ -102,10 +102,13 @@ export class Switch extends EventEmitter<SwitchEvents> {
       ...(options.filters !== undefined ? { filters: options.filters } : {}),
       ...(options.filterTimeout !== undefined ? { filterTimeout: options.filterTimeout } : {}),
       ...(options.dialFromAddress !== undefined ? { localAddress: options.dialFromAddress } : {}),
-      ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {})
+      ...(options.maxPendingHandshakes !== undefined ? { maxPendingHandshakes: options.maxPendingHandshakes } : {}),
+      ...(options.maxPendingHandshakesPerIp !== undefined ? { maxPendingHandshakesPerIp: options.maxPendingHandshakesPerIp } : {}),
+      ...(options.resolveHost !== undefined ? { resolveHost: options.resolveHost } : {})
     })
     this.transport.on('connection', conn => { this.peerSet.admit(conn, false, false) }) // refusals are reported as events
     this.transport.on('rejected', ({ remote, error }) => { this.rejected(remote, false, error) })
+    this.transport.on('refused', r => { this.emit('handshake:refused', r) })
   }
 
   /** Registers a reactor. Its channel ids must be free; only before start(). */
@@ -210,7 +213,9 @@ export class Switch extends EventEmitter<SwitchEvents> {
   async dial (address: string | NetAddress, options: { persistent?: boolean, signal?: AbortSignal, exemptFromLimits?: boolean } = {}): Promise<Peer> {
     if (this.state !== 'started') throw new SwitchStoppedError()
     if (options.signal?.aborted === true) throw new AbortError('dial aborted before it started', { cause: options.signal.reason })
-    const addr = typeof address === 'string' ? await resolveNetAddress(address) : address
+    const addr = typeof address === 'string'
+      ? await resolveNetAddress(address, { signal: this.stopController.signal, ...(this.opts.resolveHost !== undefined ? { resolve: this.opts.resolveHost } : {}) })
+      : address
     if (addr.id === this.nodeKey.id) throw new SelfConnectionError(addr.id)
     if (this.peerMap.has(addr.id) || this.dialing.has(addr.id)) throw new DuplicatePeerError(addr.id)
     this.dialing.add(addr.id)

@@ -3,6 +3,7 @@
  * (SecretConnection + NodeInfo) under their timeouts, and hands out authenticated connections.
  * It knows nothing of peers or reactors; the Switch decides what to do with a connection.
  */
+import dns from 'node:dns/promises'
 import net from 'node:net'
 import { EventEmitter } from 'node:events'
 import createDebug from 'debug'
@@ -30,8 +31,12 @@ export interface TransportOptions {
   dialTimeout?: number
   filters?: ConnectionFilters
   filterTimeout?: number
-  /** Inbound handshakes in progress at once; connections beyond are closed at once. */
+  /** Inbound handshakes in progress at once (our own dials not counted); connections beyond are closed at once. */
   maxPendingHandshakes?: number
+  /** Inbound handshakes in progress at once from one IP (default 4), so one address cannot take every slot. */
+  maxPendingHandshakesPerIp?: number
+  /** Resolves a DNS name in a peer's listen_addr (default: a c-ares query); abandoned when the transport closes. */
+  resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
   aead?: AeadName
   /** Source IP for outgoing connections (default: the OS picks); test networks on 127.x use it. */
   localAddress?: string
@@ -45,12 +50,52 @@ export interface Connection extends PeerConnection {
   dialed?: NetAddress
 }
 
+/** Why an inbound connection was closed before its handshake began. */
+export type HandshakeRefusal = 'full' | 'per-ip'
+
 export interface TransportEvents {
   connection: [Connection]
   /** An inbound connection that failed its filters or handshake. */
   rejected: [{ remote: string, error: SwitchyardError }]
+  /** An inbound connection closed at once: every handshake slot, or its IP's share, was taken. */
+  refused: [{ remote: string, remoteIp: string, reason: HandshakeRefusal }]
   /** A handshake finished (result "ok") or failed (its error code); seconds from TCP connect. */
   handshake: [{ outbound: boolean, seconds: number, result: string }]
+}
+
+/**
+ * A DNS lookup that stop() can really end. dns.lookup runs getaddrinfo on libuv's thread pool,
+ * where it cannot be cancelled, and process exit waits for it (minutes with a resolver that never
+ * answers). c-ares queries (dns.Resolver) are cancelled when `signal` aborts.
+ */
+async function resolveCancellable (host: string, signal: AbortSignal): Promise<string> {
+  const resolver = new dns.Resolver({ timeout: 5000, tries: 2 })
+  const cancel = (): void => resolver.cancel()
+  signal.addEventListener('abort', cancel, { once: true })
+  try {
+    try {
+      return (await resolver.resolve4(host))[0]!
+    } catch (err) {
+      if (signal.aborted) throw err
+      return (await resolver.resolve6(host))[0]!
+    }
+  } finally {
+    signal.removeEventListener('abort', cancel)
+  }
+}
+
+/** Settles with `p`, or rejects with the signal's reason as soon as it aborts. */
+async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  let onAbort: (() => void) | undefined
+  try {
+    return await Promise.race([p, new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })])
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
 }
 
 async function withTimeout<T> (p: Promise<T> | T, ms: number, onTimeout: () => SwitchyardError): Promise<T> {
@@ -63,10 +108,17 @@ async function withTimeout<T> (p: Promise<T> | T, ms: number, onTimeout: () => S
 }
 
 export class Transport extends EventEmitter<TransportEvents> {
-  private readonly opts: Required<Omit<TransportOptions, 'filters' | 'aead' | 'localAddress'>> & Pick<TransportOptions, 'filters' | 'aead' | 'localAddress'>
+  private readonly opts: Required<Omit<TransportOptions, 'filters' | 'aead' | 'localAddress' | 'resolveHost'>> & Pick<TransportOptions, 'filters' | 'aead' | 'localAddress' | 'resolveHost'>
   private server: net.Server | undefined
+  /** Inbound handshakes in progress, and how many per remote IP (bounded by the slots). */
   private readonly pending = new Set<net.Socket>()
+  private readonly pendingPerIp = new Map<string, number>()
+  /** Our own dials in progress: counted apart, so they never take an inbound slot. */
+  private readonly dialing = new Set<net.Socket>()
+  private readonly closeController = new AbortController()
   private closed = false
+  /** Inbound connections closed before their handshake, by reason (for metrics). */
+  readonly refusals: Record<HandshakeRefusal, number> = { full: 0, 'per-ip': 0 }
 
   constructor (options: TransportOptions) {
     super()
@@ -75,7 +127,11 @@ export class Transport extends EventEmitter<TransportEvents> {
       dialTimeout: 3000,
       filterTimeout: 5000,
       maxPendingHandshakes: 256,
+      maxPendingHandshakesPerIp: 4,
       ...options
+    }
+    for (const k of ['maxPendingHandshakes', 'maxPendingHandshakesPerIp'] as const) {
+      if (!(Number.isSafeInteger(this.opts[k]) && this.opts[k] >= 1)) throw new RangeError(`Transport option ${k} must be an integer >= 1, got ${String(this.opts[k])}`)
     }
   }
 
@@ -93,8 +149,14 @@ export class Transport extends EventEmitter<TransportEvents> {
     return { host: a.address, port: a.port }
   }
 
+  /** Inbound handshakes in progress. */
   get pendingHandshakes (): number {
     return this.pending.size
+  }
+
+  /** Our own dials (TCP connect and handshake) in progress. */
+  get pendingDials (): number {
+    return this.dialing.size
   }
 
   private async accept (socket: net.Socket): Promise<void> {
@@ -102,12 +164,23 @@ export class Transport extends EventEmitter<TransportEvents> {
     const remotePort = socket.remotePort ?? 0
     const remote = `${remoteIp}:${remotePort}`
     socket.on('error', () => {})
-    if (this.closed || this.pending.size >= this.opts.maxPendingHandshakes) {
-      log('refusing %s: %s', remote, this.closed ? 'closed' : 'too many handshakes in progress')
+    if (this.closed) {
       socket.destroy()
       return
     }
+    const fromIp = this.pendingPerIp.get(remoteIp) ?? 0
+    const refusal: HandshakeRefusal | undefined = this.pending.size >= this.opts.maxPendingHandshakes
+      ? 'full'
+      : fromIp >= this.opts.maxPendingHandshakesPerIp ? 'per-ip' : undefined
+    if (refusal !== undefined) {
+      log('refusing %s: %s', remote, refusal === 'full' ? 'every handshake slot is taken' : 'too many handshakes from this IP')
+      socket.destroy()
+      this.refusals[refusal]++
+      this.emit('refused', { remote, remoteIp, reason: refusal })
+      return
+    }
     this.pending.add(socket)
+    this.pendingPerIp.set(remoteIp, fromIp + 1)
     let upgradeStarted: number | undefined
     try {
       socket.setNoDelay(true)
@@ -125,15 +198,23 @@ export class Transport extends EventEmitter<TransportEvents> {
       log('inbound %s rejected: %s', remote, error.message)
       this.emit('rejected', { remote, error })
     } finally {
-      this.pending.delete(socket)
+      if (this.pending.delete(socket)) {
+        const n = (this.pendingPerIp.get(remoteIp) ?? 1) - 1
+        if (n <= 0) this.pendingPerIp.delete(remoteIp)
+        else this.pendingPerIp.set(remoteIp, n)
+      }
     }
   }
 
   private upgradeOptions (): Parameters<typeof upgradeToPeer>[1] {
+    const resolve = this.opts.resolveHost
+    const signal = this.closeController.signal
     return {
       nodeKey: this.opts.nodeKey,
       nodeInfo: this.opts.nodeInfo(),
       timeout: this.opts.handshakeTimeout,
+      // A lookup that never answers must not outlive close(): it is abandoned when the transport closes.
+      resolveHost: async host => await abortable(resolve !== undefined ? resolve(host, signal) : resolveCancellable(host, signal), signal),
       ...(this.opts.aead !== undefined ? { aead: this.opts.aead } : {})
     }
   }
@@ -153,7 +234,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     await this.runFilter('ip', () => this.opts.filters?.ip?.(address.ip))
     const socket = net.connect({ host: address.ip, port: address.port, ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}) })
     socket.on('error', () => {})
-    this.pending.add(socket)
+    this.dialing.add(socket)
     try {
       let onAbort: (() => void) | undefined
       let timer: NodeJS.Timeout | undefined
@@ -189,15 +270,19 @@ export class Transport extends EventEmitter<TransportEvents> {
       socket.destroy()
       throw err
     } finally {
-      this.pending.delete(socket)
+      this.dialing.delete(socket)
     }
   }
 
   /** Stops listening and drops every handshake in progress. */
   async close (): Promise<void> {
     this.closed = true
+    this.closeController.abort(new SwitchStoppedError())
     for (const s of this.pending) s.destroy()
+    for (const s of this.dialing) s.destroy()
     this.pending.clear()
+    this.pendingPerIp.clear()
+    this.dialing.clear()
     // Stop listening without waiting for close()'s callback: it only fires once every accepted
     // connection has ended, and those belong to peers the Switch stops after this.
     this.server?.close()

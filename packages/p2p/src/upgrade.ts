@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream'
 import createDebug from 'debug'
 import { DelimitedReader, secretHandshake, withDeadline, type AeadName, type SecretConnection } from '@switchyard/conn'
 import { decodeNodeInfo, encodeDelimited, encodeNodeInfo, type NodeInfo } from '@switchyard/wire'
-import { InvalidNodeInfoError, PeerIdMismatchError, SelfConnectionError } from './errors.js'
+import { InvalidNodeInfoError, PeerIdMismatchError, SelfConnectionError, SwitchStoppedError } from './errors.js'
 import { splitHostPort, stripScheme } from './host-port.js'
 import { nodeIdFromPublicKey, type NodeKey } from './node-key.js'
 import { MAX_NODE_INFO_SIZE, checkCompatible, validateNodeInfo } from './node-info.js'
@@ -123,6 +123,8 @@ async function resolveListenHost (info: NodeInfo, resolve: (host: string) => Pro
   try {
     await resolve(hp.host)
   } catch (err) {
+    // Abandoned because we are stopping: that is the reason, not the peer's address.
+    if (err instanceof SwitchStoppedError) throw err
     throw new InvalidNodeInfoError('listen_addr', `cannot resolve ${JSON.stringify(hp.host)} (${(err as Error).message})`)
   }
 }

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import createDebug from 'debug'
 import { NetAddress, isValidNodeId, normaliseIp, writeFileAtomic } from '@switchyard/p2p'
-import { AddrBookFileError } from './errors.js'
+import { AddrBookFileError, NotAnAddrBookError } from './errors.js'
 import { formatGoTime, parseGoTime } from './go-time.js'
 import { groupKey } from './groups.js'
 
@@ -34,6 +34,10 @@ const GET_SELECTION_PERCENT = 23
 const MIN_GET_SELECTION = 32
 const MAX_GET_SELECTION = 250
 export const DEFAULT_BAN_MS = DAY
+/** Bans kept at most (the ban list is saved with the book, so it must stay small). */
+export const DEFAULT_MAX_BANS = 4096
+/** Longest ban, whatever a caller or a loaded file asks for. */
+export const DEFAULT_MAX_BAN_MS = 7 * DAY
 
 export class KnownAddress {
   addr: NetAddress
@@ -79,12 +83,18 @@ export interface AddrBookOptions {
   strict?: boolean
   /** Save every this many ms while started (default 2 min). */
   saveInterval?: number
+  /** Bans kept at most; the ban ending soonest goes first (default 4096). */
+  maxBans?: number
+  /** Longest ban in ms; longer requests and loaded bans are cut to it (default 7 days). */
+  maxBanMs?: number
   random?: () => number
   now?: () => number
 }
 
 export interface AddrBookEvents {
   refused: [{ address: string, reason: RefusalReason }]
+  /** A periodic save failed; the previous file is intact and the temp file removed. */
+  'save-failed': [Error]
 }
 
 export class AddrBook extends EventEmitter<AddrBookEvents> {
@@ -103,6 +113,8 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
   private readonly random: () => number
   private readonly now: () => number
   private readonly saveInterval: number
+  private readonly maxBans: number
+  private readonly maxBanMs: number
   private nNew = 0
   private nOld = 0
   private timer: NodeJS.Timeout | undefined
@@ -115,6 +127,10 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     this.random = options.random ?? Math.random
     this.now = options.now ?? Date.now
     this.saveInterval = options.saveInterval ?? 120_000
+    this.maxBans = options.maxBans ?? DEFAULT_MAX_BANS
+    this.maxBanMs = options.maxBanMs ?? DEFAULT_MAX_BAN_MS
+    if (!(Number.isSafeInteger(this.maxBans) && this.maxBans >= 1)) throw new RangeError(`AddrBook option maxBans must be an integer >= 1, got ${String(this.maxBans)}`)
+    if (!(this.maxBanMs >= 0 && Number.isFinite(this.maxBanMs))) throw new RangeError(`AddrBook option maxBanMs must be a finite number >= 0, got ${String(this.maxBanMs)}`)
   }
 
   get size (): number { return this.lookup.size }
@@ -206,14 +222,34 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     ka.failures++
   }
 
-  /** Removes the address and bans its ID for `banMs` (only an ID the book knows). */
+  /**
+   * Removes the address and bans its ID for `banMs`, at most maxBanMs (only an ID the book knows).
+   * The ban list is capped at maxBans: expired bans go first, then the ban ending soonest.
+   */
   markBad (addr: NetAddress, banMs = DEFAULT_BAN_MS): void {
     const ka = this.lookup.get(addr.id) ?? this.bad.get(addr.id)
     if (ka === undefined) return
-    ka.lastBanTime = Math.max(ka.lastBanTime, this.now() + banMs)
+    const now = this.now()
+    ka.lastBanTime = Math.min(Math.max(ka.lastBanTime, now + banMs), now + this.maxBanMs)
     this.removeFromAllBuckets(ka)
+    // Re-inserting keeps the Map ordered by when each ban was last set.
+    this.bad.delete(ka.addr.id)
     this.bad.set(ka.addr.id, ka)
+    this.capBans()
     log('banned %s until %s', ka.addr.toString(), new Date(ka.lastBanTime).toISOString())
+  }
+
+  /** Drops expired bans, then the bans ending soonest, until at most maxBans remain. */
+  private capBans (): void {
+    if (this.bad.size <= this.maxBans) return
+    const now = this.now()
+    for (const [id, ka] of this.bad) if (ka.lastBanTime <= now) this.bad.delete(id)
+    while (this.bad.size > this.maxBans) {
+      let soonest: KnownAddress | undefined
+      for (const ka of this.bad.values()) if (soonest === undefined || ka.lastBanTime < soonest.lastBanTime) soonest = ka
+      this.bad.delete(soonest!.addr.id)
+      log('ban list full: dropped the ban of %s', soonest!.addr.toString())
+    }
   }
 
   removeAddress (addr: NetAddress): void {
@@ -428,10 +464,15 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     }
   }
 
-  /** Writes addrbook.json atomically (temp file, fsync, rename), tab-indented as Go writes it. */
+  /**
+   * Writes addrbook.json atomically (temp file, fsync, rename), tab-indented as Go writes it.
+   * Refuses (NotAnAddrBookError) when something other than a regular file took the path meanwhile.
+   */
   async save (path = this.filePath): Promise<void> {
     if (path === undefined) return
     await fs.mkdir(dirname(path), { recursive: true })
+    const kind = await fileKind(path)
+    if (kind !== 'absent' && kind !== 'file') throw new NotAnAddrBookError(path, `is ${kind}`)
     await writeFileAtomic(path, JSON.stringify(this.toJSON(), null, '\t'), 0o644)
     log('saved %d addresses to %s', this.lookup.size, path)
   }
@@ -439,7 +480,12 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
   /** Saves every saveInterval ms until stop(). */
   start (): void {
     if (this.timer !== undefined || this.filePath === undefined) return
-    this.timer = setInterval(() => { this.save().catch(err => log('save failed: %s', (err as Error).message)) }, this.saveInterval)
+    this.timer = setInterval(() => {
+      this.save().catch(err => {
+        log('save failed: %s', (err as Error).message)
+        this.emit('save-failed', err as Error)
+      })
+    }, this.saveInterval)
     this.timer.unref()
   }
 
@@ -450,19 +496,29 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
   }
 
   /**
-   * Loads addrbook.json (an absent file gives an empty book). A file that is not a valid address
-   * book is moved aside to `<path>.corrupt-<time>` and AddrBookFileError is thrown: it is never
-   * silently overwritten. Entries that cannot be used (bad address, unknown bucket type) are skipped.
+   * Loads addrbook.json (an absent file gives an empty book). Anything at the path that is not an
+   * address book — not a regular file, a symbolic link, not JSON, or JSON without both "key" and
+   * "addrs" (`{}` included) — throws NotAnAddrBookError and is left untouched. A book whose members
+   * are broken is moved aside to `<path>.corrupt-<time>` and AddrBookFileError is thrown: it is
+   * never silently overwritten. Entries that cannot be used (bad address, unknown bucket type) are skipped.
    */
   static async load (path: string, options: Omit<AddrBookOptions, 'filePath'> = {}): Promise<AddrBook> {
-    await removeStaleTemps(path)
+    const kind = await fileKind(path)
+    if (kind === 'absent') {
+      await removeStaleTemps(path)
+      return new AddrBook({ ...options, filePath: path })
+    }
+    if (kind !== 'file') throw new NotAnAddrBookError(path, `is ${kind}`)
     let text: string
     try {
       text = await fs.readFile(path, 'utf8')
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new AddrBook({ ...options, filePath: path })
       throw new AddrBookFileError(path, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, undefined, { cause: err })
     }
+    const notBook = notABook(text)
+    if (notBook !== undefined) throw new NotAnAddrBookError(path, notBook)
+    // Only now is the folder known to be a book's: temp files of a save killed midway can go.
+    await removeStaleTemps(path)
     try {
       return AddrBook.fromText(text, { ...options, filePath: path })
     } catch (err) {
@@ -493,6 +549,7 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
     for (const raw of (doc.addrs ?? []) as unknown[]) {
       if (!book.restore(raw)) skipped++
     }
+    book.capBans()
     if (skipped > 0) log('%s: skipped %d unusable entries', path, skipped)
     log('loaded %d addresses from %s', book.size, path)
     return book
@@ -510,7 +567,7 @@ export class AddrBook extends EventEmitter<AddrBookEvents> {
       ka.attempts = Number.isInteger(e.attempts) ? e.attempts : 0
       ka.lastAttempt = parseGoTime(e.last_attempt ?? '0001-01-01T00:00:00Z')
       ka.lastSuccess = parseGoTime(e.last_success ?? '0001-01-01T00:00:00Z')
-      ka.lastBanTime = parseGoTime(e.last_ban_time ?? '0001-01-01T00:00:00Z')
+      ka.lastBanTime = Math.min(parseGoTime(e.last_ban_time ?? '0001-01-01T00:00:00Z'), this.now() + this.maxBanMs)
       ka.lastReached = typeof e.last_reached === 'string' ? parseGoTime(e.last_reached) : 0
       ka.failures = Number.isSafeInteger(e.failures) && e.failures > 0 ? e.failures : 0
       if (this.lookup.has(addr.id) || this.bad.has(addr.id)) return false
@@ -555,6 +612,59 @@ function lowerKeys (x: unknown): unknown {
   if (Array.isArray(x)) return x.map(lowerKeys)
   if (x !== null && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, v]) => [k.toLowerCase(), lowerKeys(v)]))
   return x
+}
+
+type FileKind = 'absent' | 'file' | 'a symbolic link' | 'a directory' | 'a device' | 'a FIFO' | 'a socket'
+
+/** What is at `path`, without following a symbolic link. */
+async function fileKind (path: string): Promise<FileKind> {
+  let st
+  try {
+    st = await fs.lstat(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent'
+    throw new AddrBookFileError(path, `cannot inspect (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, undefined, { cause: err })
+  }
+  if (st.isFile()) return 'file'
+  if (st.isSymbolicLink()) return 'a symbolic link'
+  if (st.isDirectory()) return 'a directory'
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isSocket()) return 'a socket'
+  return 'a device'
+}
+
+/**
+ * Why the text is not an address book, or undefined when it is one. A book is a JSON object with
+ * both "key" and "addrs" (any letter case, as Go reads it); CometBFT always writes both.
+ */
+function notABook (text: string): string | undefined {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    return 'is not JSON'
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'is JSON but not an object'
+  const keys = new Set(Object.keys(doc).map(k => k.toLowerCase()))
+  if (!keys.has('key') || !keys.has('addrs')) return 'is a JSON object without both "key" and "addrs"'
+  return undefined
+}
+
+/**
+ * Checks that a book can be saved at `path`: its folder exists or can be made, and a file can be
+ * created there (a read-only home is found at start, not at the first save minutes later).
+ */
+export async function checkAddrBookWritable (path: string): Promise<void> {
+  const dir = dirname(path)
+  const probe = join(dir, `.${basename(path)}.${crypto.randomBytes(6).toString('hex')}.tmp`)
+  try {
+    await fs.mkdir(dir, { recursive: true })
+    const fh = await fs.open(probe, 'wx', 0o600)
+    await fh.close()
+  } catch (err) {
+    throw new AddrBookFileError(path, `cannot be saved: its folder is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, undefined, { cause: err })
+  }
+  await fs.rm(probe, { force: true })
 }
 
 /** Temp files left by a save that was killed midway. */

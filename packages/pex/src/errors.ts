@@ -11,6 +11,19 @@ export class AddrBookFileError extends SwitchyardError {
   }
 }
 
+/**
+ * The addr_book_file path holds something that is not an address book (another JSON file, a
+ * non-JSON file, a device, a directory, a symbolic link). It is refused and never touched: a wrong
+ * path must not destroy the file it points at.
+ */
+export class NotAnAddrBookError extends SwitchyardError {
+  readonly path: string
+  constructor (path: string, problem: string) {
+    super('ERR_NOT_AN_ADDRBOOK', `${path} ${problem}; it is not an address book and is left untouched (check p2p.addr_book_file)`)
+    this.path = path
+  }
+}
+
 /** A peer asked for addresses sooner than the minimum interval allows. */
 export class PexRequestTooSoonError extends SwitchyardError {
   constructor (id: string, sinceMs: number, minMs: number) {
@@ -25,6 +38,13 @@ export class PexUnsolicitedError extends SwitchyardError {
   }
 }
 
+/** Seed mode: an inbound peer did not ask for addresses within the grace period, and was let go. */
+export class PexNoRequestError extends SwitchyardError {
+  constructor (id: string, graceMs: number) {
+    super('ERR_PEX_NO_REQUEST', `peer ${id} did not ask for addresses within ${graceMs} ms of connecting to this seed`)
+  }
+}
+
 /** A PexAddrs message held an address that is not an IP and port. */
 export class PexInvalidAddressError extends SwitchyardError {
   constructor (id: string, problem: string) {
@@ -32,4 +52,4 @@ export class PexInvalidAddressError extends SwitchyardError {
   }
 }
 
-export const pexErrorCodes = ['ERR_ADDRBOOK_FILE', 'ERR_PEX_TOO_SOON', 'ERR_PEX_UNSOLICITED', 'ERR_PEX_INVALID_ADDRESS'] as const
+export const pexErrorCodes = ['ERR_ADDRBOOK_FILE', 'ERR_NOT_AN_ADDRBOOK', 'ERR_PEX_TOO_SOON', 'ERR_PEX_UNSOLICITED', 'ERR_PEX_INVALID_ADDRESS', 'ERR_PEX_NO_REQUEST'] as const

@@ -13,7 +13,7 @@ import {
 import { decodePexMessage, encodePexMessage, type PexMessage } from '@switchyard/wire'
 import { DEFAULT_BAN_MS, type AddrBook } from './addr-book.js'
 import { AddressVerifier, reachedAges, type AddressVerifierOptions } from './verifier.js'
-import { PexInvalidAddressError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
+import { PexInvalidAddressError, PexNoRequestError, PexRequestTooSoonError, PexUnsolicitedError } from './errors.js'
 import { RecentMap } from './recent-map.js'
 
 const log = createDebug('switchyard:pex:reactor')
@@ -57,6 +57,12 @@ export interface PexReactorOptions {
   verifier?: Omit<AddressVerifierOptions, 'dial'>
   /** First retry of a failed verification after this long, doubling per failure up to verifiedWindow (default 30 s). */
   verifyRetryUnit?: number
+  /**
+   * Seed mode: an inbound peer that has not asked for addresses this many ms after connecting is
+   * disconnected (ERR_PEX_NO_REQUEST), so silent peers cannot hold every inbound slot (default 10 s;
+   * persistent and unconditional peers are exempt).
+   */
+  seedRequestTimeout?: number
   /** Failed dials of a non-persistent address before it is banned (CometBFT: 16). */
   maxAttemptsToDial?: number
   banTime?: number
@@ -86,11 +92,13 @@ export class PexReactor extends Reactor {
   private readonly dialAttempts: RecentMap<string, { attempts: number, lastDialed: number }>
   private readonly crawled: RecentMap<string, number>
   private readonly connectedAt = new Map<string, number>()
+  /** Seed mode: one timer per inbound peer that has not asked yet (bounded by the inbound limit). */
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>()
   private timers: NodeJS.Timeout[] = []
   private wakeScheduled = false
   private stopped = false
   /** Requests served, answers received, punishments — for logs and metrics. */
-  readonly stats = { requestsServed: 0, requestsSent: 0, addrsReceived: 0, addrsServed: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0, ensureRounds: 0 }
+  readonly stats = { requestsServed: 0, requestsSent: 0, addrsReceived: 0, addrsServed: 0, tooSoon: 0, unsolicited: 0, invalid: 0, dials: 0, dialFailures: 0, ensureRounds: 0, silentDropped: 0 }
 
   constructor (options: PexReactorOptions) {
     super()
@@ -112,6 +120,7 @@ export class PexReactor extends Reactor {
       serveVerifiedOnly: options.serveVerifiedOnly ?? options.seedMode ?? false,
       verifiedWindow: options.verifiedWindow ?? 3600_000,
       verifyRetryUnit: options.verifyRetryUnit ?? 30_000,
+      seedRequestTimeout: options.seedRequestTimeout ?? 10_000,
       maxAttemptsToDial: options.maxAttemptsToDial ?? 16,
       banTime: options.banTime ?? DEFAULT_BAN_MS,
       dialBackoffUnit: options.dialBackoffUnit ?? 1000,
@@ -159,6 +168,8 @@ export class PexReactor extends Reactor {
     this.verifier?.stop()
     for (const t of this.timers) { clearTimeout(t); clearInterval(t) }
     this.timers = []
+    for (const t of this.graceTimers.values()) clearTimeout(t)
+    this.graceTimers.clear()
     await this.book.stop()
   }
 
@@ -170,7 +181,20 @@ export class PexReactor extends Reactor {
       // An inbound peer's self-reported address goes into the book, with itself as the source.
       const addr = peer.listenAddress
       if (addr !== undefined) this.book.addAddress(addr, addr)
+      if (this.o.seedMode && !peer.persistent && !peer.unconditional) this.startGrace(peer)
     }
+  }
+
+  /** Seed mode: hang up on an inbound peer that has not asked for addresses in time. */
+  private startGrace (peer: Peer): void {
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(peer.id)
+      if (this.received.has(peer.id) || this.switch.peers.get(peer.id) !== peer) return
+      this.stats.silentDropped++
+      this.switch.stopPeerForError(peer, new PexNoRequestError(peer.id, this.o.seedRequestTimeout))
+    }, this.o.seedRequestTimeout)
+    timer.unref()
+    this.graceTimers.set(peer.id, timer)
   }
 
   override removePeer (peer: Peer, _reason: RemoveReason): void {
@@ -181,6 +205,8 @@ export class PexReactor extends Reactor {
     // (an inbound connection proves the ID, not the address), which we can do once it is gone.
     const ka = this.book.get(peer.id)
     if (this.verifier !== undefined && !this.stopped && ka !== undefined && ka.lastReached === 0 && ka.attempts === 0) this.verifier.enqueue(ka.addr)
+    clearTimeout(this.graceTimers.get(peer.id))
+    this.graceTimers.delete(peer.id)
   }
 
   override async receive ({ peer, message }: Envelope<PexMessage>): Promise<void> {
@@ -206,6 +232,8 @@ export class PexReactor extends Reactor {
       // Answer once, then hang up — after the answer is flushed (stopPeerGracefully).
       if (this.received.has(peer.id)) return
       this.received.set(peer.id, { count: 1, last: Date.now() })
+      clearTimeout(this.graceTimers.get(peer.id))
+      this.graceTimers.delete(peer.id)
       this.stats.requestsServed++
       const addrs = this.selectionToServe(true)
       this.stats.addrsServed += addrs.length

@@ -282,14 +282,14 @@ describe('AddrBook: addrbook.json', () => {
     expect(book.size).toBe(0) // no IDs and no bucket_type: every entry is unusable, none crashes us
   })
 
-  it('moves a corrupt file aside with a clear error and never overwrites it', async () => {
+  it('moves a book with broken members aside with a clear error and never overwrites it', async () => {
     const dir = tmp()
     const path = join(dir, 'addrbook.json')
-    writeFileSync(path, '{"key": "abc", "addrs": [ {"addr"')
+    writeFileSync(path, '{"key": "not hex!", "addrs": {"addr": 1}}')
     const err = await AddrBook.load(path).catch(e => e)
     expect(err).toMatchObject({ code: 'ERR_ADDRBOOK_FILE', path })
     expect(err.quarantinedTo).toMatch(/addrbook\.json\.corrupt-/)
-    expect(readFileSync(err.quarantinedTo, 'utf8')).toBe('{"key": "abc", "addrs": [ {"addr"')
+    expect(readFileSync(err.quarantinedTo, 'utf8')).toBe('{"key": "not hex!", "addrs": {"addr": 1}}')
     expect(readdirSync(dir)).toEqual([err.quarantinedTo.split('/').pop()])
   })
 
@@ -300,13 +300,67 @@ describe('AddrBook: addrbook.json', () => {
       const path = join(dir, 'addrbook.json')
       const { mkdirSync } = await import('node:fs')
       mkdirSync(path)
-      await expect(AddrBook.load(path)).rejects.toMatchObject({ code: 'ERR_ADDRBOOK_FILE', message: /EISDIR/ })
+      await expect(AddrBook.load(path)).rejects.toMatchObject({ code: 'ERR_NOT_AN_ADDRBOOK', message: /is a directory/ })
     } else {
       const path = join(tmp(), 'addrbook.json')
-      writeFileSync(path, '{}')
+      writeFileSync(path, '{"key": "", "addrs": []}')
       chmodSync(path, 0)
       await expect(AddrBook.load(path)).rejects.toMatchObject({ code: 'ERR_ADDRBOOK_FILE', message: /EACCES/ })
     }
+  })
+
+  it('refuses JSON that is not a book, and non-JSON, without touching the file or its folder', async () => {
+    for (const text of ['{}', '{"priv_key": {"type": "tendermint/PrivKeyEd25519", "value": "AAAA"}}', '{"addrs": []}', '[]', 'laddr = "tcp://0.0.0.0:26656"\n', '{"key": "abc", "addrs": [ {"addr"']) {
+      const dir = tmp()
+      const path = join(dir, 'addrbook.json')
+      writeFileSync(path, text)
+      writeFileSync(join(dir, '.addrbook.json.0123456789ab.tmp'), 'not ours to remove until the file is known to be a book')
+      await expect(AddrBook.load(path)).rejects.toMatchObject({ code: 'ERR_NOT_AN_ADDRBOOK', path, message: /not an address book and is left untouched/ })
+      expect(readFileSync(path, 'utf8')).toBe(text)
+      expect(readdirSync(dir).sort()).toEqual(['.addrbook.json.0123456789ab.tmp', 'addrbook.json'])
+    }
+  })
+
+  it('save() refuses a path that something other than a regular file has taken', async () => {
+    const dir = tmp()
+    const path = join(dir, 'addrbook.json')
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(path)
+    await expect(new AddrBook({ filePath: path }).save()).rejects.toMatchObject({ code: 'ERR_NOT_AN_ADDRBOOK', message: /is a directory/ })
+    expect(readdirSync(dir)).toEqual(['addrbook.json'])
+  })
+
+  it('caps the ban list in size (the ban ending soonest goes) and in duration, also for bans loaded from a file', async () => {
+    let now = 1_000_000_000_000
+    const book = new AddrBook({ strict: false, maxBans: 100, maxBanMs: 3600_000, now: () => now })
+    const banned: NetAddress[] = []
+    for (let i = 0; i < 250; i++) {
+      const a = addr(1 + (i % 250), i)
+      book.addAddress(a, a)
+      book.markBad(a, 60_000 + i) // later bans end later
+      banned.push(a)
+      now += 1
+    }
+    expect(book.sizeBanned).toBe(100)
+    expect(banned.slice(150).every(a => book.isBanned(a.id))).toBe(true)
+    expect(banned.slice(0, 150).some(a => book.isBanned(a.id))).toBe(false)
+    const long = addr(9, 9999)
+    book.addAddress(long, long)
+    book.markBad(long, 10 * 365 * 24 * 3600_000)
+    expect(book.get(long.id)).toBeUndefined()
+    now += 3600_000 + 1
+    expect(book.isBanned(long.id)).toBe(false)
+    // A file holding 300 bans, one of them for a century: loaded capped in size and duration.
+    const path = join(tmp(), 'addrbook.json')
+    const big = new AddrBook({ filePath: path, strict: false, maxBans: 1000, maxBanMs: 100 * 365 * 24 * 3600_000, now: () => now })
+    const century = addr(1, 20_000)
+    for (let i = 0; i < 300; i++) { const a = i === 0 ? century : addr(1 + (i % 250), 20_000 + i); big.addAddress(a, a); big.markBad(a, i === 0 ? 100 * 365 * 24 * 3600_000 : 60_000) }
+    await big.save()
+    const loaded = await AddrBook.load(path, { strict: false, maxBans: 100, maxBanMs: 3600_000, now: () => now })
+    expect(loaded.sizeBanned).toBe(100)
+    expect(loaded.isBanned(century.id)).toBe(true)
+    now += 3600_000 + 1
+    expect(loaded.isBanned(century.id)).toBe(false)
   })
 
   it('round-trips bans and a large book through a save', async () => {

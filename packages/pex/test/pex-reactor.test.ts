@@ -77,6 +77,36 @@ describe('PEX reactor', () => {
     expect((victim.reactors.pex as PexReactor).stats.tooSoon).toBe(1)
   })
 
+  it('a seed hangs up (ERR_PEX_NO_REQUEST) on inbound peers that do not ask for addresses within the grace period; one that asks is answered', async () => {
+    class Silent extends Reactor {
+      readonly channels = [PexChannel]
+      readonly answers: unknown[] = []
+      override receive (env: Envelope<unknown>): void { this.answers.push(env.message) }
+    }
+    const book = new AddrBook({ strict: false })
+    const net = await TestNetwork.start({
+      size: 4,
+      switchOptions: i => i === 0 ? { addressBook: book } : {},
+      reactors: (i): Record<string, Reactor> => i === 0
+        ? { pex: new PexReactor({ book, seedMode: true, seedRequestTimeout: 400, crawlPeriod: 60_000, startJitter: false }) }
+        : { raw: new Silent() },
+      topology: [[1, 0], [2, 0], [3, 0]]
+    })
+    nets.push(net)
+    const seed = net.node(0)
+    const reasons = new Map<string, RemoveReason>()
+    seed.switch.on('peer:remove', (p: Peer, r: RemoveReason) => reasons.set(p.id, r))
+    expect(seed.switch.numPeers().inbound).toBe(3)
+    // Node 3 asks; nodes 1 and 2 stay silent.
+    net.node(3).switch.peers.get(seed.id)!.trySend(PexChannel, { type: 'request' })
+    await waitFor(() => seed.switch.peers.size === 0, { timeoutMs: 5000, what: 'the seed to let every peer go' })
+    expect(reasons.get(net.node(1).id)).toMatchObject({ code: 'ERR_PEX_NO_REQUEST' })
+    expect(reasons.get(net.node(2).id)).toMatchObject({ code: 'ERR_PEX_NO_REQUEST' })
+    expect(reasons.get(net.node(3).id)).toBeUndefined() // answered, then a graceful hang-up
+    expect((net.node(3).reactors.raw as Silent).answers).toHaveLength(1)
+    expect((seed.reactors.pex as PexReactor).stats.silentDropped).toBe(2)
+  })
+
   it('our own reactor never asks a peer sooner than the interval, however often ensurePeers runs', async () => {
     const { net, pex } = await pexNetwork(2, () => ({ minReceiveRequestInterval: 10_000, ensurePeersPeriod: 20 }), [[1, 0]])
     await waitFor(() => pex(0).stats.ensureRounds >= 20 && pex(1).stats.ensureRounds >= 20, { what: '20 ensurePeers rounds each' })

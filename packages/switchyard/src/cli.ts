@@ -95,20 +95,28 @@ async function main (argv: string[]): Promise<number> {
     const cfg = loadConfig(home, flags)
     const log = createLogger(cfg.logFormat, cfg.logLevel)
     const seed = await runSeed(cfg, log)
-    console.log(`node ID: ${seed.sw.nodeKey.id}`)
-    console.log(`address: ${seed.address}`)
-    if (/@(0\.0\.0\.0|\[::\]):/.test(seed.address)) console.log('(listening on all interfaces: give others your public IP, or set p2p.external_address)')
     let signals = 0
-    await new Promise<void>(resolveStop => {
+    // Handlers first, the address second: whoever reads the address may signal at once.
+    const stopped = new Promise<void>(resolveStop => {
       const onSignal = (sig: NodeJS.Signals): void => {
         signals++
-        if (signals > 1) process.exit(128 + (sig === 'SIGINT' ? 2 : 15))
+        if (signals === 2) {
+          // Impatient operator: skip waiting for peers, but never exit without the book written.
+          log.info('second signal: saving the address book and exiting now', { signal: sig })
+          const code = 128 + (sig === 'SIGINT' ? 2 : 15)
+          seed.saveBook().then(() => process.exit(code), err => { log.error('address book save failed', { reason: (err as Error).message }); process.exit(EXIT.failure) })
+        }
+        if (signals > 1) return
         log.info('signal received', { signal: sig })
         seed.stop().then(resolveStop, err => { log.error('stop failed', { reason: (err as Error).message }); process.exitCode = EXIT.failure; resolveStop() })
       }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
+    console.log(`node ID: ${seed.sw.nodeKey.id}`)
+    console.log(`address: ${seed.address}`)
+    if (/@(0\.0\.0\.0|\[::\]):/.test(seed.address)) console.log('(listening on all interfaces: give others your public IP, or set p2p.external_address)')
+    await stopped
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   }
   throw new UsageError(`unknown command ${JSON.stringify(command)} (see switchyard help)`)

@@ -41,6 +41,11 @@ export interface P2PConfig {
   allowDuplicateIp: boolean
   handshakeTimeout: number
   dialTimeout: number
+  /** Switchyard's own keys: hostile-peer bounds (docs/reliability.md). */
+  maxPendingHandshakesPerIp: number
+  seedRequestTimeout: number
+  addrBookMaxBans: number
+  addrBookMaxBanDuration: number
   /** Switchyard's own keys: LAN discovery (docs/lan-discovery.md). */
   lanDiscovery: 'off' | 'multicast' | 'broadcast' | 'both'
   lanDiscoveryGroup: string
@@ -122,6 +127,10 @@ export function defaultP2P (): P2PConfig {
     allowDuplicateIp: false,
     handshakeTimeout: 20_000,
     dialTimeout: 3000,
+    maxPendingHandshakesPerIp: 4,
+    seedRequestTimeout: 10_000,
+    addrBookMaxBans: 4096,
+    addrBookMaxBanDuration: 7 * 24 * 3_600_000,
     lanDiscovery: 'off',
     lanDiscoveryGroup: '235.5.5.11',
     lanDiscoveryPort: 8001,
@@ -179,6 +188,10 @@ const P2P_KEYS: Record<string, [keyof P2PConfig, Kind]> = {
   allow_duplicate_ip: ['allowDuplicateIp', 'bool'],
   handshake_timeout: ['handshakeTimeout', 'duration'],
   dial_timeout: ['dialTimeout', 'duration'],
+  max_pending_handshakes_per_ip: ['maxPendingHandshakesPerIp', 'int'],
+  seed_request_timeout: ['seedRequestTimeout', 'duration'],
+  addr_book_max_bans: ['addrBookMaxBans', 'int'],
+  addr_book_max_ban_duration: ['addrBookMaxBanDuration', 'duration'],
   lan_discovery: ['lanDiscovery', 'lan-mode'],
   lan_discovery_group: ['lanDiscoveryGroup', 'string'],
   lan_discovery_port: ['lanDiscoveryPort', 'int'],

@@ -44,6 +44,11 @@ private_peer_ids = ""
 allow_duplicate_ip = false
 handshake_timeout = "20s"
 dial_timeout = "3s"
+# Switchyard's own bounds against hostile peers (docs/reliability.md).
+max_pending_handshakes_per_ip = 4
+seed_request_timeout = "10s"
+addr_book_max_bans = 4096
+addr_book_max_ban_duration = "168h"
 # Switchyard's own: find nodes on the local network with no seed (docs/lan-discovery.md).
 lan_discovery = "off"
 lan_discovery_group = "235.5.5.11"

@@ -71,6 +71,8 @@ export class SeedMetrics {
       return [[{ direction: 'outbound' }, outbound], [{ direction: 'inbound' }, inbound], [{ direction: 'dialing' }, dialing]]
     }, ['direction'])
     this.addGauge('switchyard_p2p_pending_handshakes', 'Inbound handshakes in progress.', () => s.sw.transport.pendingHandshakes)
+    this.addCounter('switchyard_p2p_handshake_refusals_total', 'Inbound connections closed before their handshake: every slot taken (full) or the IP\'s share taken (per_ip).', () =>
+      [[{ reason: 'full' }, s.sw.transport.refusals.full], [{ reason: 'per_ip' }, s.sw.transport.refusals['per-ip']]], ['reason'])
     this.addCounter('switchyard_p2p_handshakes_total', 'Peer handshakes by result (ok or the error code).', () => [...s.counters.handshakes].map(([result, n]) => [{ result }, n] as const), ['result'])
     this.addCounter('switchyard_p2p_rejections_total', 'Connections refused, by reason.', () => [...s.counters.rejections].map(([reason, n]) => [{ reason }, n] as const), ['reason'])
     this.handshakeDuration = new Histogram({
@@ -89,7 +91,7 @@ export class SeedMetrics {
     this.addCounter('switchyard_pex_requests_sent_total', 'PEX requests sent.', () => st.requestsSent)
     this.addCounter('switchyard_pex_addresses_received_total', 'Addresses received in PEX answers.', () => st.addrsReceived)
     this.addCounter('switchyard_pex_violations_total', 'Peers punished, by violation.', () =>
-      [[{ violation: 'too_soon' }, st.tooSoon], [{ violation: 'unsolicited' }, st.unsolicited], [{ violation: 'invalid_address' }, st.invalid]], ['violation'])
+      [[{ violation: 'too_soon' }, st.tooSoon], [{ violation: 'unsolicited' }, st.unsolicited], [{ violation: 'invalid_address' }, st.invalid], [{ violation: 'no_request' }, st.silentDropped]], ['violation'])
     this.addCounter('switchyard_pex_dials_total', 'Dials made by PEX, and how many failed.', () =>
       [[{ result: 'attempted' }, st.dials], [{ result: 'failed' }, st.dialFailures]], ['result'])
     // The seed's address verification (docs/seed-node.md): read from the reactor at each scrape.

@@ -16,7 +16,9 @@ const REASON_OF_CODE: Record<string, string> = {
   ERR_DUPLICATE_PEER: 'duplicate-peer',
   ERR_DUPLICATE_IP: 'duplicate-ip',
   ERR_TOO_MANY_PEERS: 'too-many-peers',
-  ERR_FILTERED: 'filtered'
+  ERR_FILTERED: 'filtered',
+  handshake_slots_full: 'handshake-slots-full',
+  handshake_slots_per_ip: 'handshake-slots-per-ip'
 }
 
 export function refusalsByReason (rejections: Map<string, number>): Record<string, number> {

@@ -5,7 +5,7 @@
 import type http from 'node:http'
 import net from 'node:net'
 import { NetAddress, NodeKey, Switch, loadNodeKey, splitHostPort, stripScheme, SWITCHYARD_VERSION } from '@switchyard/p2p'
-import { AddrBook, AddrBookFileError, PexReactor } from '@switchyard/pex'
+import { AddrBook, AddrBookFileError, PexReactor, checkAddrBookWritable } from '@switchyard/pex'
 import { LanDiscovery, LanDiscoveryError, attachLanDiscovery } from '@switchyard/discovery-lan'
 import { SwitchyardError } from '@switchyard/wire'
 import { homePath, type SeedConfig } from './config.js'
@@ -13,6 +13,7 @@ import type { Logger } from './log.js'
 import { SeedMetrics, type SeedCounters } from './metrics.js'
 import { isLoopbackHost, netInfoServed, serveEndpoint } from './http-endpoint.js'
 import { netInfo } from './net-info.js'
+import { boundText, rateLimitedLog } from './log-limits.js'
 
 /** A failure that ends the program with a documented exit code and one clear line. */
 export class ExitError extends Error {
@@ -31,7 +32,15 @@ export interface RunningSeed {
   pex: PexReactor
   /** id@host:port for others to use. */
   address: string
+  /** Closes connections (up to 2 s), saves the book, and stops. */
   stop: () => Promise<void>
+  /** Saves the book now (a second signal: exit soon, but with the book written). */
+  saveBook: () => Promise<void>
+}
+
+export interface SeedOptions {
+  /** DNS lookups of peers' listen-address names (default: a c-ares query); abandoned on stop. */
+  resolveHost?: (host: string, signal: AbortSignal) => Promise<unknown>
 }
 
 function listenError (what: string, hostPort: string, err: unknown): ExitError {
@@ -40,7 +49,7 @@ function listenError (what: string, hostPort: string, err: unknown): ExitError {
   return new ExitError(EXIT.listen, `${what} ${hostPort} ${why}`, { cause: err })
 }
 
-export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSeed> {
+export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOptions = {}): Promise<RunningSeed> {
   let state: 'starting' | 'running' | 'stopping' = 'starting'
   const keyPath = homePath(cfg, cfg.nodeKeyFile)
   let nodeKey: NodeKey
@@ -53,17 +62,25 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
 
   const bookPath = homePath(cfg, cfg.p2p.addrBookFile)
   let book: AddrBook
+  const bookOptions = { strict: cfg.p2p.addrBookStrict, maxBans: cfg.p2p.addrBookMaxBans, maxBanMs: cfg.p2p.addrBookMaxBanDuration }
   try {
-    book = await AddrBook.load(bookPath, { strict: cfg.p2p.addrBookStrict })
+    book = await AddrBook.load(bookPath, bookOptions)
   } catch (err) {
     if (err instanceof AddrBookFileError && err.quarantinedTo !== undefined) {
       // The broken file is kept aside; a seed can rebuild its book from the network.
       log.error('address book was corrupt; starting with an empty one', { file: bookPath, kept_as: err.quarantinedTo })
-      book = new AddrBook({ filePath: bookPath, strict: cfg.p2p.addrBookStrict })
+      book = new AddrBook({ filePath: bookPath, ...bookOptions })
     } else {
       throw new ExitError(EXIT.addrBook, (err as Error).message, { cause: err })
     }
   }
+  try {
+    // A read-only home is found now, not by the first save minutes later (or at shutdown).
+    await checkAddrBookWritable(bookPath)
+  } catch (err) {
+    throw new ExitError(EXIT.addrBook, (err as Error).message, { cause: err })
+  }
+  book.on('save-failed', err => log.error('address book save failed; the previous file is kept', { file: bookPath, reason: err.message }))
   book.addPrivateIds(cfg.p2p.privatePeerIds)
   book.on('refused', r => log.debug('address refused', { address: r.address, reason: r.reason }))
 
@@ -87,6 +104,8 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     privatePeerIds: cfg.p2p.privatePeerIds,
     allowDuplicateIp: cfg.p2p.allowDuplicateIp,
     handshakeTimeout: cfg.p2p.handshakeTimeout,
+    maxPendingHandshakesPerIp: cfg.p2p.maxPendingHandshakesPerIp,
+    ...(options.resolveHost !== undefined ? { resolveHost: options.resolveHost } : {}),
     dialTimeout: cfg.p2p.dialTimeout,
     reconnect: { maxDialPeriod: cfg.p2p.persistentPeersMaxDialPeriod },
     connection: {
@@ -105,6 +124,7 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     verifiedWindow: cfg.p2p.seedVerifiedWindow,
     seedDisconnectWaitPeriod: cfg.p2p.seedCrawlHold,
     verifier: { ratePerSecond: Math.max(1, cfg.p2p.seedVerifyRate), concurrency: Math.max(1, cfg.p2p.seedVerifyConcurrency) },
+    seedRequestTimeout: cfg.p2p.seedRequestTimeout,
     onSeedUnusable: (seed, err) => log.warn('seed dial failed', { address: seed, reason: (err as { code?: string }).code ?? 'ERR_SEED_UNUSABLE', detail: err.message })
   })
   sw.addReactor('pex', pex)
@@ -113,7 +133,14 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
   const bump = (m: Map<string, number>, k: string): void => { m.set(k, (m.get(k) ?? 0) + 1) }
   sw.on('peer:add', p => {
     bump(counters.handshakes, 'ok')
-    log.info('peer connected', { id: p.id, moniker: p.moniker, remote: p.socketAddress.dialString, outbound: p.outbound })
+    log.info('peer connected', { id: p.id, moniker: boundText(p.moniker), remote: p.socketAddress.dialString, outbound: p.outbound })
+  })
+  // A flood of refusals must not become a flood of lines: a few per window, then one summary.
+  const refusedLog = rateLimitedLog(log, 'connections refused')
+  const dialLog = rateLimitedLog(log, 'dials failed')
+  sw.on('handshake:refused', ({ remote, reason }) => {
+    bump(counters.rejections, reason === 'full' ? 'handshake_slots_full' : 'handshake_slots_per_ip')
+    refusedLog.info('connection refused before its handshake', { remote, reason: reason === 'full' ? 'every handshake slot is taken' : 'too many handshakes from this IP' }, reason)
   })
   sw.on('peer:remove', (p, reason) => log.info('peer disconnected', { id: p.id, reason: reason?.code ?? 'graceful' }))
   const seedIds = new Set(cfg.p2p.seeds.map(s => stripScheme(s).split('@')[0]!.toLowerCase()))
@@ -123,11 +150,14 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     bump(counters.rejections, error.code)
     // A seed we cannot reach is the operator's business: without one, nobody new is learned.
     // Two nodes connecting to each other at once is routine (LAN discovery, PEX): not news.
+    const fields = { address, reason: error.code, detail: boundText(error.message, 200) }
     if (outbound && seedIds.has(stripScheme(address).split('@')[0]!.toLowerCase())) {
-      log.warn('seed dial failed', { address, reason: error.code, detail: error.message })
+      log.warn('seed dial failed', fields)
+    } else if (error.code === 'ERR_DUPLICATE_PEER') {
+      // Two nodes connecting to each other at once is routine (LAN discovery, PEX): not news.
+      log.debug(outbound ? 'dial failed' : 'connection refused', fields)
     } else {
-      const routine = error.code === 'ERR_DUPLICATE_PEER'
-      log[routine ? 'debug' : 'info'](outbound ? 'dial failed' : 'connection refused', { address, reason: error.code, detail: error.message })
+      ;(outbound ? dialLog : refusedLog).info(outbound ? 'dial failed' : 'connection refused', fields, error.code)
     }
   })
 
@@ -208,12 +238,18 @@ export async function runSeed (cfg: SeedConfig, log: Logger): Promise<RunningSee
     stop: async () => {
       state = 'stopping'
       log.info('stopping: closing connections and saving the address book', { file: bookPath })
+      refusedLog.stop()
+      dialLog.stop()
       await lan?.stop()
       await sw.stop({ timeout: 2000 })
-      await book.save()
       metrics?.close()
       metrics?.closeAllConnections()
+      await book.save()
       log.info('stopped', { saved: book.size })
+    },
+    saveBook: async () => {
+      await book.save()
+      log.info('address book saved', { saved: book.size })
     }
   }
 }

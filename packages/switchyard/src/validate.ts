@@ -88,6 +88,11 @@ export function validateConfig (cfg: SeedConfig): void {
     if (v !== 0 && v < 1024) throw new ConfigError(`p2p.${key} = ${v} is out of range: 0 (no limit) or at least 1024 bytes/s`)
   }
   range('lan_discovery_port', p.lanDiscoveryPort, 1, 65_535)
+  // Bounds against hostile peers (docs/reliability.md): zero would refuse everyone or ban nobody.
+  range('max_pending_handshakes_per_ip', p.maxPendingHandshakesPerIp, 1, 10_000)
+  range('seed_request_timeout', p.seedRequestTimeout, 1, 24 * HOUR, 'ms')
+  range('addr_book_max_bans', p.addrBookMaxBans, 1, 1_000_000)
+  range('addr_book_max_ban_duration', p.addrBookMaxBanDuration, 0, 365 * 24 * HOUR, 'ms')
 
   const inst = cfg.instrumentation
   if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(inst.namespace)) throw new ConfigError(`[instrumentation] namespace ${JSON.stringify(inst.namespace)}: a Prometheus name prefix (letters, digits, _) is needed`)
