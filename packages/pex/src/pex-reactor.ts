@@ -47,12 +47,6 @@ export interface PexReactorOptions {
    * itself and only needs the peer's PEX answer, so the default is 30 s.
    */
   seedDisconnectWaitPeriod?: number
-  /**
-   * Seed mode: an inbound peer that has not asked for addresses this many ms after connecting is
-   * disconnected (ERR_PEX_NO_REQUEST), so silent peers cannot hold every inbound slot (default 10 s;
-   * persistent and unconditional peers are exempt).
-   */
-  seedRequestTimeout?: number
   /** Seed mode: dial what the crawler learns, through a bounded, rate-limited pool (default true). */
   verifyAddresses?: boolean
   /** Answer PexRequests only with addresses a handshake reached within verifiedWindow (default: seedMode). */
@@ -63,6 +57,12 @@ export interface PexReactorOptions {
   verifier?: Omit<AddressVerifierOptions, 'dial'>
   /** First retry of a failed verification after this long, doubling per failure up to verifiedWindow (default 30 s). */
   verifyRetryUnit?: number
+  /**
+   * Seed mode: an inbound peer that has not asked for addresses this many ms after connecting is
+   * disconnected (ERR_PEX_NO_REQUEST), so silent peers cannot hold every inbound slot (default 10 s;
+   * persistent and unconditional peers are exempt).
+   */
+  seedRequestTimeout?: number
   /** Failed dials of a non-persistent address before it is banned (CometBFT: 16). */
   maxAttemptsToDial?: number
   banTime?: number
@@ -201,12 +201,12 @@ export class PexReactor extends Reactor {
     this.requestsSent.delete(peer.id)
     this.received.delete(peer.id)
     this.connectedAt.delete(peer.id)
-    clearTimeout(this.graceTimers.get(peer.id))
-    this.graceTimers.delete(peer.id)
     // A peer that reached us told us where it listens; that is a claim until we dial it ourselves
     // (an inbound connection proves the ID, not the address), which we can do once it is gone.
     const ka = this.book.get(peer.id)
     if (this.verifier !== undefined && !this.stopped && ka !== undefined && ka.lastReached === 0 && ka.attempts === 0) this.verifier.enqueue(ka.addr)
+    clearTimeout(this.graceTimers.get(peer.id))
+    this.graceTimers.delete(peer.id)
   }
 
   override async receive ({ peer, message }: Envelope<PexMessage>): Promise<void> {

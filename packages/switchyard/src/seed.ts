@@ -124,11 +124,11 @@ export async function runSeed (cfg: SeedConfig, log: Logger, options: SeedOption
     book,
     seedMode: true,
     seeds: cfg.p2p.seeds,
-    seedRequestTimeout: cfg.p2p.seedRequestTimeout,
     serveVerifiedOnly: cfg.p2p.seedServeVerifiedOnly,
     verifiedWindow: cfg.p2p.seedVerifiedWindow,
     seedDisconnectWaitPeriod: cfg.p2p.seedCrawlHold,
     verifier: { ratePerSecond: Math.max(1, cfg.p2p.seedVerifyRate), concurrency: Math.max(1, cfg.p2p.seedVerifyConcurrency) },
+    seedRequestTimeout: cfg.p2p.seedRequestTimeout,
     onSeedUnusable: (seed, err) => log.warn('seed dial failed', { address: seed, reason: (err as { code?: string }).code ?? 'ERR_SEED_UNUSABLE', detail: err.message })
   })
   sw.addReactor('pex', pex)
