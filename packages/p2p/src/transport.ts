@@ -300,18 +300,7 @@ export class Transport extends EventEmitter<TransportEvents> {
         if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort)
       }
       socket.setNoDelay(true)
-      const upgradeStarted = performance.now()
-      const peer = await upgradeToPeer(socket, {
-        ...this.upgradeOptions(),
-        expectedPeerId: address.id,
-        ...(options.signal !== undefined ? { signal: options.signal } : {})
-      }).catch((err: unknown) => {
-        const code = err instanceof SwitchyardError ? err.code : 'ERR_HANDSHAKE_FAILED'
-        this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: code })
-        throw err
-      })
-      this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
-      await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
+      const peer = await this.upgradeOutbound(socket, address.id, options.signal)
       return { ...peer, outbound: true, remoteIp: address.ip, remotePort: address.port, dialed: address }
     } catch (err) {
       socket.destroy()
@@ -319,6 +308,23 @@ export class Transport extends EventEmitter<TransportEvents> {
     } finally {
       this.dialing.delete(socket)
     }
+  }
+
+  /** Our side of an upgrade on a stream we opened: the handshake metric, then the ID filter. */
+  private async upgradeOutbound (stream: Duplex, expectedPeerId: string, signal: AbortSignal | undefined): Promise<PeerConnection> {
+    const started = performance.now()
+    const report = (result: string): void => { this.emit('handshake', { outbound: true, seconds: (performance.now() - started) / 1000, result }) }
+    const peer = await upgradeToPeer(stream, {
+      ...this.upgradeOptions(),
+      expectedPeerId,
+      ...(signal !== undefined ? { signal } : {})
+    }).catch((err: unknown) => {
+      report(err instanceof SwitchyardError ? err.code : 'ERR_HANDSHAKE_FAILED')
+      throw err
+    })
+    report('ok')
+    await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
+    return peer
   }
 
   /** Dials `scheme://…` addresses (ws, wss) with `dialer`. */
@@ -351,18 +357,7 @@ export class Transport extends EventEmitter<TransportEvents> {
       // The IP is known only once connected (the address may name a host, e.g. for TLS).
       const remoteIp = normaliseIp(dialed.remoteIp)
       await this.runFilter('ip', () => this.opts.filters?.ip?.(remoteIp))
-      const upgradeStarted = performance.now()
-      const peer = await upgradeToPeer(stream, {
-        ...this.upgradeOptions(),
-        expectedPeerId: target.id,
-        ...(options.signal !== undefined ? { signal: options.signal } : {})
-      }).catch((err: unknown) => {
-        const code = err instanceof SwitchyardError ? err.code : 'ERR_HANDSHAKE_FAILED'
-        this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: code })
-        throw err
-      })
-      this.emit('handshake', { outbound: true, seconds: (performance.now() - upgradeStarted) / 1000, result: 'ok' })
-      await this.runFilter('id', () => this.opts.filters?.id?.(peer.peerId, peer.peerNodeInfo))
+      const peer = await this.upgradeOutbound(stream, target.id, options.signal)
       return { ...peer, outbound: true, remoteIp, remotePort: dialed.remotePort, dialedUrl: address }
     } catch (err) {
       stream.destroy()
