@@ -10,6 +10,7 @@ import { AddrBook, PexReactor } from '@switchyard/pex'
 import { NodeKey, Switch } from '@switchyard/p2p'
 import { TestNetwork, waitFor } from '@switchyard/testing'
 import { readVector } from '../../../test/vectors.js'
+import { collectLines } from './child-lines.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const cli = `${root}packages/switchyard/dist/cli.js`
@@ -22,13 +23,8 @@ class Run {
   readonly exit: Promise<number | null>
   constructor (args: string[], cwd?: string) {
     this.proc = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CMTHOME')) })
-    const collect = (stream: NodeJS.ReadableStream, into: string[]): void => {
-      let buf = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (t: string) => { buf += t; const parts = buf.split('\n'); buf = parts.pop()!; into.push(...parts) })
-    }
-    collect(this.proc.stdout!, this.out)
-    collect(this.proc.stderr!, this.err)
+    collectLines(this.proc.stdout!, this.out)
+    collectLines(this.proc.stderr!, this.err)
     this.exit = new Promise(resolve => this.proc.once('exit', code => resolve(code)))
   }
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '@switchyard/testing'
+import { collectLines } from './child-lines.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const cli = `${root}packages/switchyard/dist/cli.js`
@@ -46,13 +47,8 @@ class Proc {
   readonly spawnedAt = performance.now()
   constructor (ns: string, args: string[]) {
     this.proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CMTHOME' && k !== 'DEBUG')) })
-    const collect = (stream: NodeJS.ReadableStream, into: string[]): void => {
-      let buf = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (t: string) => { buf += t; const parts = buf.split('\n'); buf = parts.pop()!; into.push(...parts) })
-    }
-    collect(this.proc.stdout!, this.out)
-    collect(this.proc.stderr!, this.err)
+    collectLines(this.proc.stdout!, this.out)
+    collectLines(this.proc.stderr!, this.err)
     this.exit = new Promise(resolve => this.proc.once('exit', code => resolve(code)))
     procs.push(this)
   }

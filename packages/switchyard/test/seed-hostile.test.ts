@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { AddrBook } from '@switchyard/pex'
 import { HostilePeer, waitFor } from '@switchyard/testing'
 import { createLogger, defaultConfig, init, runSeed, type RunningSeed } from '@switchyard/cli'
+import { collectLines } from './child-lines.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const cli = `${root}packages/switchyard/dist/cli.js`
@@ -30,13 +31,8 @@ class Run {
     this.proc = wrap === undefined
       ? spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
       : spawn(shell[0]!, [...shell.slice(1), '-c', `${wrap} exec "$0" "$@"`, process.execPath, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
-    const collect = (stream: NodeJS.ReadableStream, into: string[]): void => {
-      let buf = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (t: string) => { buf += t; const parts = buf.split('\n'); buf = parts.pop()!; into.push(...parts) })
-    }
-    collect(this.proc.stdout!, this.out)
-    collect(this.proc.stderr!, this.err)
+    collectLines(this.proc.stdout!, this.out)
+    collectLines(this.proc.stderr!, this.err)
     this.exit = new Promise(resolve => this.proc.once('exit', code => resolve(code)))
   }
 
