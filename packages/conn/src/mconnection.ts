@@ -106,8 +106,6 @@ export interface SendOptions {
   timeout?: number
 }
 
-/** A pong read within this many ms of the end of our last batch may have waited behind it. */
-const OWN_DELAY_GAP_MS = 1
 const STATS_PERIOD_MS = 2000
 const DECAY = 0.8
 
@@ -519,15 +517,15 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   }
 
   /**
-   * How long a pong read at `now` may have waited behind our own last batch: that batch's duration
-   * (counted from the ping's departure at the latest) when the pong was read right after it. After
-   * an idle gap the pong would have been read on arrival, so none of the wait is ours. Without
-   * this, a sender whose own batches are slow (a browser tab sealing in JavaScript, a busy
-   * process) reads its own busyness as a queue at the peer and shrinks its window for nothing.
+   * How long a pong read at `now` waited behind our own last batch, at most: JavaScript could not
+   * read it while that batch was being built, sealed and written, so that time (from the ping's
+   * departure at the latest) is ours, not the peer's queue. If the pong in fact arrived after the
+   * batch, the round trip is undercounted by one batch, which bounds the error by our own pace;
+   * counting it instead made a sender whose batches are slow (a browser tab sealing in JavaScript,
+   * a busy process) read its own busyness as a queue at the peer and shrink its window for nothing.
    */
   private ownDelayBeforePong (now: number): number {
-    const gap = now - this.batchEndedAt
-    if (this.pacer === undefined || gap < 0 || gap > OWN_DELAY_GAP_MS) return 0
+    if (this.pacer === undefined || this.batchEndedAt > now) return 0
     return Math.max(0, this.batchEndedAt - Math.max(this.batchStartedAt, this.pacer.probeSentAt))
   }
 

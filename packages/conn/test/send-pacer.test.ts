@@ -132,8 +132,7 @@ function busySender (batchMs: number, ours: boolean, durationMs = 2000): { rate:
   while (t < durationMs) {
     if (sentAtHalf < 0 && t >= durationMs / 2) sentAtHalf = sent
     if (pongAt <= t) {
-      const gap = t - batchEnd
-      const own = ours && gap >= 0 && gap <= 1 ? Math.max(0, batchEnd - Math.max(batchStart, pacer.probeSentAt)) : 0
+      const own = ours && batchEnd <= t ? Math.max(0, batchEnd - Math.max(batchStart, pacer.probeSentAt)) : 0
       pacer.pongReceived(t, own)
       pongAt = Infinity
     }
