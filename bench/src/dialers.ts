@@ -42,7 +42,9 @@ export function dialerSource (i: number, sources: DialJob['sources']): string {
  */
 export async function dialFromChild (port: number, count: number, ms: number, go: () => void, options: Partial<Pick<DialJob, 'sources' | 'handshakeTimeout'>> = {}): Promise<DialResult> {
   const job: DialJob = { port, count, ms, sources: options.sources ?? 'distinct', handshakeTimeout: options.handshakeTimeout ?? 5000 }
-  const child = fork(new URL(import.meta.url), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // A listener profiled with --cpu-prof must not slow its dialers down with the same flags.
+  const execArgv = process.execArgv.filter(a => !a.startsWith('--cpu-prof'))
+  const child = fork(new URL(import.meta.url), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   // Setup (module load, key generation) plus the run plus one handshake timeout plus slack.
   const limit = 30_000 + ms + job.handshakeTimeout
   let timer: NodeJS.Timeout | undefined
