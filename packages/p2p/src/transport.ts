@@ -173,8 +173,8 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   async listen (host: string, port: number): Promise<{ host: string, port: number }> {
-    const server = net.createServer(socket => {
-      socket.setNoDelay(true)
+    // noDelay here sets TCP_NODELAY on the accepted handle directly (no socket.setNoDelay call each).
+    const server = net.createServer({ noDelay: true }, socket => {
       void this.accept(socket, normaliseIp(socket.remoteAddress ?? ''), socket.remotePort ?? 0)
     })
     this.server = server
