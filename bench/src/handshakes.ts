@@ -23,6 +23,12 @@ export interface HandshakeFigures {
   refused: number
   /** Inbound connections that failed their handshake or admission at the listener. */
   rejected: number
+  /**
+   * The measured window on the monotonic clock in µs (process.hrtime), the clock of V8's CPU
+   * profiles: profile-shares.ts keeps only these samples of a `node --cpu-prof` run.
+   */
+  windowStartUs: number
+  windowEndUs: number
 }
 
 export interface HandshakeBenchOptions {
@@ -50,7 +56,14 @@ export async function handshakeRate (ms: number, options: HandshakeBenchOptions 
     const port = Number(sw.address.split(':').pop())
     let cpu0 = process.cpuUsage()
     let t0 = performance.now()
-    const dialed = await dialFromChild(port, dialers, ms, () => { accepted = refused = rejected = 0; cpu0 = process.cpuUsage(); t0 = performance.now() }, { ...(options.sources !== undefined ? { sources: options.sources } : {}) })
+    let windowStartUs = 0
+    const dialed = await dialFromChild(port, dialers, ms, () => {
+      accepted = refused = rejected = 0
+      cpu0 = process.cpuUsage()
+      t0 = performance.now()
+      windowStartUs = Number(process.hrtime.bigint() / 1000n)
+    }, { ...(options.sources !== undefined ? { sources: options.sources } : {}) })
+    const windowEndUs = Number(process.hrtime.bigint() / 1000n)
     const seconds = (performance.now() - t0) / 1000
     const cpu = process.cpuUsage(cpu0)
     const cpuMs = (cpu.user + cpu.system) / 1000
@@ -58,7 +71,7 @@ export async function handshakeRate (ms: number, options: HandshakeBenchOptions 
     if (dialErrors > 0 && options.verbose !== false) console.error(`handshake bench: ${dialErrors} dials failed: ${JSON.stringify(dialed.errors)}`)
     if (dialed.completed === 0) throw new Error(`no dial completed a handshake (failures: ${JSON.stringify(dialed.errors)})`)
     if (accepted < dialed.completed * 0.9) throw new Error(`the listener accepted ${accepted} of ${dialed.completed} completed dials`)
-    return { perCpuSecond: accepted / (cpuMs / 1000), perSecond: accepted / seconds, accepted, listenerCpuMs: cpuMs, dialErrors, refused, rejected, dialErrorsByCode: dialed.errors }
+    return { perCpuSecond: accepted / (cpuMs / 1000), perSecond: accepted / seconds, accepted, listenerCpuMs: cpuMs, dialErrors, refused, rejected, windowStartUs, windowEndUs, dialErrorsByCode: dialed.errors }
   } finally {
     await sw.stop()
   }
