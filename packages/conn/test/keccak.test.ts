@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { keccakP } from '@noble/hashes/sha3.js'
 import { keccakF1600 } from '../src/keccak.js'
+import * as browserKeccak from '../src/keccak.browser.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -49,6 +50,12 @@ describe('keccakF1600', () => {
       const m = Buffer.alloc(n, n & 0xff)
       expect(sha3With(keccakF1600, m)).toBe(crypto.createHash('sha3-256').update(m).digest('hex'))
     }
+  })
+
+  it('the browser build (@noble/hashes) exports the same and gives the same SHA3-256', () => {
+    expect(Object.keys(browserKeccak)).toEqual(['keccakF1600'])
+    const m = Buffer.alloc(200, 7)
+    expect(sha3With(browserKeccak.keccakF1600, m)).toBe(sha3With(keccakF1600, m))
   })
 
   it('is exactly what scripts/gen-keccak.mjs generates', () => {
