@@ -57,6 +57,17 @@ export async function handshakeCryptoStatus (): Promise<HandshakeCryptoStatus> {
   return await probed
 }
 
+export type HandshakeCryptoName = 'sodium-native' | 'node:crypto'
+
+/** The Node backends (libsodium, OpenSSL): none in a browser, which uses WebCrypto or @noble. */
+export function availableHandshakeCrypto (): HandshakeCryptoName[] {
+  return []
+}
+
+export function handshakeCryptoBackend (name: HandshakeCryptoName): never {
+  throw new Error(`handshake crypto ${name} is not available in a browser (WebCrypto or @noble/curves are used)`)
+}
+
 /** The private key is a non-extractable CryptoKey (WebCrypto) or 32 bytes (@noble). */
 export interface EphemeralKeys { privateKey: unknown, publicKey: Uint8Array }
 

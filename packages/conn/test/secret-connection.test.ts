@@ -45,6 +45,20 @@ describe('Merlin transcript', () => {
     }
     expect(toHex(c)).toBe(v.complex.expect_hex)
   })
+  it('transcripts with the same label start from copies: one\'s messages never reach another', () => {
+    const simple = (t: Transcript): string => {
+      t.appendMessage(v.simple.steps[0].label, v.simple.steps[0].message_utf8)
+      return toHex(t.challengeBytes('challenge', 32))
+    }
+    const [first, second, third] = [0, 1, 2].map(() => new Transcript(v.simple.transcript)) as [Transcript, Transcript, Transcript]
+    for (const t of [first, second]) {
+      t.appendMessage('noise', 'changes only this transcript')
+      t.challengeBytes('more noise', 64)
+    }
+    expect(simple(third)).toBe(v.simple.steps[1].expect_hex)
+    expect(simple(new Transcript(new TextEncoder().encode(v.simple.transcript)))).toBe(v.simple.steps[1].expect_hex)
+    expect(simple(first)).not.toBe(v.simple.steps[1].expect_hex)
+  })
 })
 
 describe('key derivation', () => {

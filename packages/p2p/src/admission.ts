@@ -42,8 +42,14 @@ export type Admission =
   | { accept: true, persistent: boolean, unconditional: boolean, /** ID of a peer to close first (a simultaneous dial). */ replaces?: string }
   | { accept: false, error: SwitchyardError }
 
+/** The peers a decision looks at: a Map, or a view computed from one without copying it. */
+export interface AdmittedPeers {
+  get: (id: string) => AdmittedPeerView | undefined
+  values: () => Iterable<AdmittedPeerView>
+}
+
 export function decideAdmission (
-  policy: AdmissionPolicy, peers: ReadonlyMap<string, AdmittedPeerView>, c: Candidate, running: boolean, now: number
+  policy: AdmissionPolicy, peers: AdmittedPeers, c: Candidate, running: boolean, now: number
 ): Admission {
   if (!running) return { accept: false, error: new SwitchStoppedError() }
   let replaces: string | undefined

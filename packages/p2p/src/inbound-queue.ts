@@ -7,7 +7,8 @@
 import PQueue from 'p-queue'
 
 export class InboundQueue {
-  private readonly queue = new PQueue({ concurrency: 1 })
+  /** Made at the first async handler: most peers' reactors are synchronous and never need one. */
+  private queue: PQueue | undefined
   private readonly limit: number
   private readonly pause: () => void
   private readonly resume: () => void
@@ -19,21 +20,28 @@ export class InboundQueue {
     this.pause = pause
     this.resume = resume
     this.onError = onError
-    this.queue.on('next', () => {
-      if (this.paused && this.queue.size + this.queue.pending <= this.limit / 2) {
-        this.paused = false
-        this.resume()
-      }
-    })
   }
 
   /** Messages waiting or being handled. */
   get depth (): number {
-    return this.queue.size + this.queue.pending
+    return this.queue === undefined ? 0 : this.queue.size + this.queue.pending
+  }
+
+  private getQueue (): PQueue {
+    if (this.queue === undefined) {
+      const queue = this.queue = new PQueue({ concurrency: 1 })
+      queue.on('next', () => {
+        if (this.paused && queue.size + queue.pending <= this.limit / 2) {
+          this.paused = false
+          this.resume()
+        }
+      })
+    }
+    return this.queue
   }
 
   deliver (handle: () => void | Promise<void>): void {
-    if (this.queue.size === 0 && this.queue.pending === 0) {
+    if (this.depth === 0) {
       let result: void | Promise<void>
       try {
         result = handle()
@@ -43,9 +51,9 @@ export class InboundQueue {
       }
       if (result === undefined) return
       // Async: hold the queue's single slot until it settles, so later messages wait their turn.
-      this.queue.add(async () => { await result }).catch(this.onError)
+      this.getQueue().add(async () => { await result }).catch(this.onError)
     } else {
-      this.queue.add(async () => { await handle() }).catch(this.onError)
+      this.getQueue().add(async () => { await handle() }).catch(this.onError)
     }
     if (!this.paused && this.depth >= this.limit) {
       this.paused = true
@@ -54,6 +62,6 @@ export class InboundQueue {
   }
 
   clear (): void {
-    this.queue.clear()
+    this.queue?.clear()
   }
 }

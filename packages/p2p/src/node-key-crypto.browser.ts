@@ -11,6 +11,9 @@ export interface Ed25519Signer {
   sign (message: Uint8Array): Uint8Array
 }
 
+/** Which library signs: @noble/curves here (WebCrypto cannot import a seed synchronously). */
+export const ed25519Signing = '@noble/curves'
+
 export function ed25519FromSeed (seed: Uint8Array): Ed25519Signer {
   const secret = Uint8Array.from(seed)
   return { publicKey: ed25519.getPublicKey(secret), sign: message => ed25519.sign(message, secret) }

@@ -6,7 +6,7 @@
 import createDebug from 'debug'
 import { MConnection, type MConnectionOptions } from '@switchyard/conn'
 import { SwitchyardError } from '@switchyard/wire'
-import { decideAdmission, type AdmissionPolicy } from './admission.js'
+import { decideAdmission, type AdmissionPolicy, type AdmittedPeers, type AdmittedPeerView } from './admission.js'
 import { DuplicatePeerError, PeerStoppedError } from './errors.js'
 import { InboundQueue } from './inbound-queue.js'
 import { Peer } from './peer.js'
@@ -41,6 +41,20 @@ export class PeerSet {
     this.o = options
   }
 
+  /** What decideAdmission sees of the peers, read from byId as it asks (no copy per admission). */
+  private readonly views: AdmittedPeers = {
+    get: id => { const p = this.byId.get(id); return p === undefined ? undefined : this.view(p) },
+    values: () => this.viewsOf()
+  }
+
+  private * viewsOf (): Generator<AdmittedPeerView> {
+    for (const p of this.byId.values()) yield this.view(p)
+  }
+
+  private view (p: Peer): AdmittedPeerView {
+    return { id: p.id, outbound: p.outbound, remoteIp: p.remoteIp, addedAt: this.addedAt.get(p.id) ?? 0 }
+  }
+
   /** Disconnects a peer at once; its reactors hear removePeer with `error`. */
   stop (peer: Peer, error: SwitchyardError): void {
     logError('stopping peer %s: %s', peer.id, error.message)
@@ -55,9 +69,8 @@ export class PeerSet {
       this.o.onRefused(`${id}@${conn.remoteIp}:${conn.remotePort}`, conn.outbound, error)
       return error
     }
-    const views = new Map([...this.byId].map(([pid, p]) => [pid, { id: pid, outbound: p.outbound, remoteIp: p.remoteIp, addedAt: this.addedAt.get(pid) ?? 0 }]))
     const candidate = { id, outbound: conn.outbound, remoteIp: conn.remoteIp, persistentDial, exemptFromLimits: exempt }
-    const decision = decideAdmission(this.o.policy, views, candidate, this.o.isRunning(), performance.now())
+    const decision = decideAdmission(this.o.policy, this.views, candidate, this.o.isRunning(), performance.now())
     if (!decision.accept) return refuse(decision.error)
     if (decision.replaces !== undefined) {
       const who = conn.outbound ? 'we' : 'they'

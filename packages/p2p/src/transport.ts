@@ -16,7 +16,7 @@ import { DialFailedError, DialTimeoutError, FilteredError, SwitchStoppedError } 
 import { InvalidAddressError, NetAddress, normaliseIp } from './net-address.js'
 import { isValidNodeId } from './node-key.js'
 import type { NodeKey } from './node-key.js'
-import { upgradeToPeer, type PeerConnection } from './upgrade.js'
+import { encodeNodeInfoMessage, upgradeToPeer, type PeerConnection } from './upgrade.js'
 
 const log = createDebug('switchyard:p2p:transport')
 
@@ -29,7 +29,10 @@ export interface ConnectionFilters {
 
 export interface TransportOptions {
   nodeKey: NodeKey
-  /** Our NodeInfo; read at each handshake so it can change (e.g. the listen port once known). */
+  /**
+   * Our NodeInfo; read at each handshake so it can change (e.g. the listen port once known). Return
+   * a new object when it changes: its encoding is kept while the same object comes back.
+   */
   nodeInfo: () => NodeInfo
   handshakeTimeout?: number
   dialTimeout?: number
@@ -148,6 +151,8 @@ export class Transport extends EventEmitter<TransportEvents> {
   private readonly dialers = new Map<string, StreamDialer>()
   private readonly closeController = new AbortController()
   private closed = false
+  /** The last NodeInfo handed out and its wire encoding (the same object is encoded once). */
+  private encodedInfo: { info: NodeInfo, bytes: Uint8Array } | undefined
   /** Inbound connections closed before their handshake, by reason (for metrics). */
   readonly refusals: Record<HandshakeRefusal, number> = { full: 0, 'per-ip': 0 }
 
@@ -168,8 +173,8 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   async listen (host: string, port: number): Promise<{ host: string, port: number }> {
-    const server = net.createServer(socket => {
-      socket.setNoDelay(true)
+    // noDelay here sets TCP_NODELAY on the accepted handle directly (no socket.setNoDelay call each).
+    const server = net.createServer({ noDelay: true }, socket => {
       void this.accept(socket, normaliseIp(socket.remoteAddress ?? ''), socket.remotePort ?? 0)
     })
     this.server = server
@@ -256,9 +261,12 @@ export class Transport extends EventEmitter<TransportEvents> {
   private upgradeOptions (): Parameters<typeof upgradeToPeer>[1] {
     const resolve = this.opts.resolveHost
     const signal = this.closeController.signal
+    const nodeInfo = this.opts.nodeInfo()
+    if (this.encodedInfo?.info !== nodeInfo) this.encodedInfo = { info: nodeInfo, bytes: encodeNodeInfoMessage(nodeInfo) }
     return {
       nodeKey: this.opts.nodeKey,
-      nodeInfo: this.opts.nodeInfo(),
+      nodeInfo,
+      nodeInfoMessage: this.encodedInfo.bytes,
       timeout: this.opts.handshakeTimeout,
       // A lookup that never answers must not outlive close(): it is abandoned when the transport closes.
       resolveHost: async host => await abortable(resolve !== undefined ? resolve(host, signal) : resolveCancellable(host, signal), signal),
@@ -266,7 +274,9 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
   }
 
-  private async runFilter (what: string, f: () => void | Promise<void>): Promise<void> {
+  private async runFilter (what: 'ip' | 'id', f: () => void | Promise<void>): Promise<void> {
+    // No filter set: no timer, no race (this runs twice per connection).
+    if (this.opts.filters?.[what] === undefined) return
     try {
       await withTimeout(f(), this.opts.filterTimeout, () => new FilteredError(`${what} (timed out after ${this.opts.filterTimeout} ms)`))
     } catch (err) {

@@ -48,6 +48,11 @@ export interface UpgradeOptions {
    * does not know the chain answers with the peer's network, so the peer logs no rejection).
    */
   nodeInfo: NodeInfo | ((theirs: NodeInfo) => NodeInfo)
+  /**
+   * `nodeInfo` (an object) already encoded with encodeNodeInfoMessage: a listener encodes its
+   * NodeInfo once, not at every handshake. It must be the encoding of that very NodeInfo.
+   */
+  nodeInfoMessage?: Uint8Array
   /** When dialing id@host:port: the peer must authenticate as this ID. */
   expectedPeerId?: string
   /** Milliseconds for the whole upgrade (default 20,000, config.toml's handshake_timeout). */
@@ -69,6 +74,11 @@ export interface PeerConnection {
   peerNodeInfo: NodeInfo
 }
 
+/** A NodeInfo as it goes on the wire in the upgrade: length-delimited protobuf. */
+export function encodeNodeInfoMessage (info: NodeInfo): Uint8Array {
+  return encodeDelimited(encodeNodeInfo(info))
+}
+
 export async function upgradeToPeer (socket: Duplex, options: UpgradeOptions): Promise<PeerConnection> {
   const timeout = options.timeout ?? 20_000
   const started = performance.now()
@@ -76,7 +86,7 @@ export async function upgradeToPeer (socket: Duplex, options: UpgradeOptions): P
   // Our NodeInfo rides in the frame of our AuthSigMessage (it is public: PEX and /net_info serve it).
   const secretOpts = {
     timeout,
-    ...(typeof options.nodeInfo === 'function' ? {} : { followedBy: encodeDelimited(encodeNodeInfo(options.nodeInfo)) }),
+    ...(typeof options.nodeInfo === 'function' ? {} : { followedBy: options.nodeInfoMessage ?? encodeNodeInfoMessage(options.nodeInfo) }),
     onStage: (s: UpgradeStage) => { at.stage = s },
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
     ...(options.aead !== undefined ? { aead: options.aead } : {})
@@ -92,14 +102,16 @@ export async function upgradeToPeer (socket: Duplex, options: UpgradeOptions): P
       throw new PeerIdMismatchError('dialed ID', options.expectedPeerId, peerId)
     }
     at.stage = 'node-info'
-    const remaining = Math.max(1, timeout - (performance.now() - started))
+    // Whole milliseconds: Node keeps one timer list per distinct duration, and a fractional one
+    // would make a new list at every handshake.
+    const remaining = Math.max(1, Math.ceil(timeout - (performance.now() - started)))
     return await withDeadline(c, remaining, options.signal, () => 'the NodeInfo exchange', async () => {
       const reader = new DelimitedReader(c)
       const body = await reader.read(MAX_NODE_INFO_SIZE, 'NodeInfo')
       reader.release()
       const info = at.peerNodeInfo = decodeNodeInfo(body)
       const ours = typeof options.nodeInfo === 'function' ? options.nodeInfo(info) : options.nodeInfo
-      if (typeof options.nodeInfo === 'function') c.write(encodeDelimited(encodeNodeInfo(ours)))
+      if (typeof options.nodeInfo === 'function') c.write(encodeNodeInfoMessage(ours))
       at.stage = 'node-info-checks'
       validateNodeInfo(info)
       await resolveListenHost(info, options.resolveHost)

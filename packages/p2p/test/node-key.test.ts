@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { mkdtempSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -87,5 +87,24 @@ describe('NodeKey and node_key.json', () => {
     expect(isValidNodeId('0EC237D5ED7F36EBA9A43AD23957ADA43DB720D1')).toBe(true)
     expect(isValidNodeId('0ec237d5')).toBe(false)
     expect(isValidNodeId('zz' + '0'.repeat(38))).toBe(false)
+  })
+
+  it('signs through sodium-native here; SWITCHYARD_HANDSHAKE_CRYPTO=node:crypto signs through OpenSSL, to the same bytes', async () => {
+    const sc = gen.secret_connection
+    const fast = await import('../src/node-key-crypto.js')
+    vi.resetModules()
+    vi.stubEnv('SWITCHYARD_HANDSHAKE_CRYPTO', 'node:crypto')
+    const slow = await import('../src/node-key-crypto.js').finally(() => vi.unstubAllEnvs())
+    expect([fast.ed25519Signing, slow.ed25519Signing]).toEqual(['sodium-native', 'node:crypto'])
+    for (const m of [fast, slow]) {
+      const signer = m.ed25519FromSeed(hex(sc.a.ed25519_seed))
+      expect(toHex(signer.publicKey)).toBe(sc.a.ed25519_pub_key)
+      expect(toHex(signer.sign(hex(sc.challenge)))).toBe(sc.a_signature)
+      expect(toHex(m.sha256(hex(sc.b.ed25519_pub_key))).slice(0, 40)).toBe(sc.b.node_id)
+      const fresh = m.generateEd25519()
+      const msg = Buffer.from('fresh')
+      expect(toHex(fresh.signer.sign(msg))).toBe(toHex(slow.ed25519FromSeed(fresh.seed).sign(msg)))
+      expect(toHex(fresh.signer.publicKey)).toBe(toHex(fast.ed25519FromSeed(fresh.seed).publicKey))
+    }
   })
 })
