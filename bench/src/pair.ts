@@ -6,10 +6,14 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { dial, type Kind, type Side } from './links.js'
-import { pattern, periodFor } from './pattern.js'
+import { PatternSource } from './pattern.js'
 import type { ReceiverDone, ReceiverJob } from './receiver.js'
 
-export interface Throughput { mbPerSec: number, msgsPerSec: number, seconds: number, senderCpuMs: number, receiverCpuMs: number }
+export interface Throughput {
+  mbPerSec: number, msgsPerSec: number, seconds: number, senderCpuMs: number, receiverCpuMs: number
+  /** The CPU times split into user and kernel (system) time. */
+  senderUserMs: number, senderSystemMs: number, receiverUserMs: number, receiverSystemMs: number
+}
 export interface Rtt { p50us: number, p99us: number }
 
 function timeout<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -36,22 +40,21 @@ async function stop (child: ChildProcess, side: Side): Promise<void> {
 export async function pairSend (kind: Kind, size: number, total: number, seed = 7): Promise<Throughput> {
   const { child, side } = await start({ kind, mode: 'sink', size, total, seed })
   try {
-    const stream = pattern(periodFor(size), seed)
+    const source = new PatternSource(size, seed)
     const done = timeout(once(child, 'message'), 300_000, `${kind} ${size}-byte run`)
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
-    let at = 0
     for (let sent = 0; sent < total; sent += size) {
       // Views of the pattern: each message's bytes are what the receiver expects at that offset.
-      if (!side.send(stream.subarray(at, at + size))) await side.drained()
-      at += size
-      if (at === stream.length) at = 0
+      if (!side.send(source.next())) await side.drained()
     }
     const [r] = await done as [ReceiverDone]
     const seconds = (performance.now() - t0) / 1000
     const cpu = process.cpuUsage(cpu0)
     if (r.received !== total || r.mismatches !== 0) throw new Error(`${kind}: receiver got ${r.received} of ${total} bytes with ${r.mismatches} mismatching chunks`)
-    return { mbPerSec: total / seconds / 1e6, msgsPerSec: total / size / seconds, seconds, senderCpuMs: (cpu.user + cpu.system) / 1000, receiverCpuMs: r.cpuMs }
+    return { mbPerSec: total / seconds / 1e6, msgsPerSec: total / size / seconds, seconds, senderCpuMs: (cpu.user + cpu.system) / 1000, receiverCpuMs: r.cpuMs,
+      senderUserMs: cpu.user / 1000, senderSystemMs: cpu.system / 1000, receiverUserMs: r.userMs, receiverSystemMs: r.systemMs
+    }
   } finally {
     await stop(child, side)
   }

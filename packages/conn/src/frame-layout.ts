@@ -4,6 +4,7 @@
  * A writer that lays its bytes out this way (MConnection) lets SecretConnection seal them in place:
  * the application's bytes are copied once, straight into their final position.
  */
+import { Buffer } from 'node:buffer'
 import { TAG_SIZE } from './aead.js'
 
 export const DATA_MAX_SIZE = 1024
@@ -34,8 +35,12 @@ export function copyFramed (out: Uint8Array, p: number, src: Uint8Array, start: 
     if (n <= 16) {
       // Packet headers are a few bytes: a loop beats creating a view to copy them.
       for (let i = 0; i < n; i++) out[at + i] = src[start + i]!
+    } else if (start === 0 && n === src.length) {
+      out.set(src, at)
+    } else if (Buffer.isBuffer(src)) {
+      src.copy(out, at, start, start + n) // no view object per frame piece
     } else {
-      out.set(start === 0 && n === src.length ? src : src.subarray(start, start + n), at)
+      out.set(src.subarray(start, start + n), at)
     }
     p += n
     start += n
