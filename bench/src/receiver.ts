@@ -7,7 +7,11 @@
 import { listen, type Kind } from './links.js'
 import { Verifier } from './pattern.js'
 
-export interface ReceiverJob { kind: Kind, mode: 'sink' | 'echo', size: number, total: number, seed: number }
+/**
+ * `warmup` bytes (a whole number of messages) come first and are verified like the rest; the child
+ * then answers {warm: true} and counts CPU time and `total` from there (steady state, JIT warm).
+ */
+export interface ReceiverJob { kind: Kind, mode: 'sink' | 'echo', size: number, total: number, seed: number, warmup: number }
 /** cpuMs = userMs + systemMs: this process's CPU time from the first byte to the last. */
 export interface ReceiverDone { received: number, mismatches: number, cpuMs: number, userMs: number, systemMs: number }
 
@@ -21,12 +25,20 @@ async function serve (job: ReceiverJob): Promise<void> {
     return
   }
   const v = new Verifier(job.seed)
-  const cpu0 = process.cpuUsage()
+  let cpu0 = process.cpuUsage()
+  let warm = job.warmup === 0
+  const end = job.warmup + job.total
+  if (warm) process.send!({ warm: true })
   side.onReceive(d => {
     v.check(d)
-    if (v.received >= job.total) {
+    if (!warm && v.received >= job.warmup) {
+      warm = true
+      cpu0 = process.cpuUsage()
+      process.send!({ warm: true })
+    }
+    if (v.received >= end) {
       const cpu = process.cpuUsage(cpu0)
-      process.send!({ received: v.received, mismatches: v.mismatches, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, systemMs: cpu.system / 1000 } satisfies ReceiverDone)
+      process.send!({ received: v.received - job.warmup, mismatches: v.mismatches, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, systemMs: cpu.system / 1000 } satisfies ReceiverDone)
     }
   })
 }
