@@ -121,7 +121,7 @@ export class Reassembler {
   }
 }
 
+/** dst.set() of `src[start, end)` through a plain Uint8Array view (cheaper than Buffer's). */
 function copyRange (src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
-  if (Buffer.isBuffer(src)) src.copy(dst, at, start, end)
-  else dst.set(src.subarray(start, end), at)
+  dst.set(new Uint8Array(src.buffer, src.byteOffset + start, end - start), at)
 }
