@@ -106,6 +106,8 @@ export interface SendOptions {
   timeout?: number
 }
 
+/** A pong read within this many ms of the end of our last batch may have waited behind it. */
+const OWN_DELAY_GAP_MS = 1
 const STATS_PERIOD_MS = 2000
 const DECAY = 0.8
 
@@ -153,6 +155,13 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
 
   private pingWaiters: Array<(rttMs: number) => void> = []
   private pingSentAt = 0
+  /**
+   * When the last batch that wrote anything began and ended being built, sealed and written
+   * (performance.now()): a pong read right after such a batch may have waited behind it in our own
+   * event loop, and that wait is ours, not a queue at the peer (see ownDelayBeforePong).
+   */
+  private batchStartedAt = 0
+  private batchEndedAt = 0
   /** A ping is on its way: peers may answer two pings with one pong, so we never send a second. */
   private pingInFlight = false
   private pausedByUser = false
@@ -447,6 +456,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       if (paced <= 0 && !this.pendingPing && !this.pendingPong) return
     }
     const cap = Math.max(0, Math.min(this.opts.maxWriteBytes, budget, paced))
+    const batchStart = this.pacer !== undefined ? performance.now() : 0
     const pinging = this.pendingPing
     // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
     const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
@@ -458,7 +468,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     if (this.pendingPong) { pos = this.put(buf, pos, PONG_BYTES); this.pendingPong = false }
     if (this.pendingPing) { pos = this.put(buf, pos, PING_BYTES); this.pendingPing = false; this.pingsSent++; this.pingSentAt = performance.now() }
     let dataBytes = 0
-    if (pinging) { this.pingInFlight = true; this.pacer?.pingSent(this.bytesSent + pos, this.pingSentAt) }
+    const pingOffset = this.bytesSent + pos
+    if (pinging) this.pingInFlight = true
     while (dataBytes < cap) {
       const ch = this.pickChannel()
       if (ch === undefined) break
@@ -496,10 +507,30 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       this.bytesSent += pos
       this.statsBytesSent += pos
       const ok = framed !== undefined ? framed.writeFramed(buf, pos) : this.stream.write(pos === buf.length ? buf : buf.subarray(0, pos))
+      if (this.pacer !== undefined) {
+        this.batchStartedAt = batchStart
+        this.batchEndedAt = performance.now()
+        this.pacer.batchTook(this.batchEndedAt - batchStart)
+        // The ping leaves when the batch is handed on: the time spent building it is ours.
+        if (pinging) this.pacer.pingSent(pingOffset, this.batchEndedAt)
+      }
       if (!ok) { this.blocked = true; return }
     }
     if (this.pendingMessages > 0 || this.pendingPing || this.pendingPong) this.scheduleWrite()
     else this.checkFlushed()
+  }
+
+  /**
+   * How long a pong read at `now` may have waited behind our own last batch: that batch's duration
+   * (counted from the ping's departure at the latest) when the pong was read right after it. After
+   * an idle gap the pong would have been read on arrival, so none of the wait is ours. Without
+   * this, a sender whose own batches are slow (a browser tab sealing in JavaScript, a busy
+   * process) reads its own busyness as a queue at the peer and shrinks its window for nothing.
+   */
+  private ownDelayBeforePong (now: number): number {
+    const gap = now - this.batchEndedAt
+    if (this.pacer === undefined || gap < 0 || gap > OWN_DELAY_GAP_MS) return 0
+    return Math.max(0, this.batchEndedAt - Math.max(this.batchStartedAt, this.pacer.probeSentAt))
   }
 
   /** Copies a ping or pong into the batch. */
@@ -612,7 +643,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
         for (const w of this.pingWaiters.splice(0)) w(rtt)
       }
       if (this.pacer !== undefined) {
-        this.pacer.pongReceived(now)
+        this.pacer.pongReceived(now, this.ownDelayBeforePong(now))
         if (this.pendingMessages > 0 || this.pendingPing) this.scheduleWrite()
       }
       return true

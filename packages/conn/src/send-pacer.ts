@@ -63,6 +63,8 @@ const RATE_BUCKET_MS = 100
 const CURRENT_MS = 50
 /** In flight at most this much when a ping leaves, its round trip is the floor's. */
 const CLEAN_BYTES = 2048
+/** Per batch: how fast the remembered batch duration decays towards the current one. */
+const OWN_BATCH_DECAY = 0.9
 
 /** normal; draining: data held until a ping sent after the last byte returns; measuring: a clean ping is out. */
 type FloorCheck = 'normal' | 'draining' | 'measuring'
@@ -82,7 +84,7 @@ export class SendPacer {
   /** Stream offset the peer has certainly read (that of the last answered ping). */
   private acked = 0
   private probeOffset = -1
-  private probeSentAt = 0
+  private probeSent = 0
   private limitedDuringProbe = false
   /** Bytes in flight when the outstanding ping left: did it measure a queue of ours? */
   private probeInFlight = 0
@@ -95,6 +97,8 @@ export class SendPacer {
   /** Best delivery rate (bytes/ms) per RATE_BUCKET_MS, newest last; at most RATE_BUCKETS entries. */
   private readonly rates: Array<{ start: number, max: number }> = []
   private lastPongAt = -Infinity
+  /** How long our own recent batches took to build and hand on, ms (decaying maximum). */
+  private ownBatchMs = 0
 
   constructor (options: SendPacerOptions = {}) {
     const o = {
@@ -147,9 +151,18 @@ export class SendPacer {
   pingSent (offset: number, now: number): void {
     if (this.probeOffset >= 0) return // the earlier ping's pong will answer for both
     this.probeOffset = offset
-    this.probeSentAt = now
+    this.probeSent = now
     this.probeInFlight = offset - this.acked
     this.limitedDuringProbe = false
+  }
+
+  /**
+   * A batch took `ms` to build, seal and hand on. A sender slower than its path (a browser tab
+   * sealing in JavaScript) hands the peer a batch per `ms` at best, so the rate cap below must let
+   * at least that much be in flight, or the sender's own pace would cap its window ever lower.
+   */
+  batchTook (ms: number): void {
+    this.ownBatchMs = Math.max(ms, this.ownBatchMs * OWN_BATCH_DECAY)
   }
 
   /** The window held back data that was ready to go. */
@@ -158,10 +171,19 @@ export class SendPacer {
     this.limitedDuringProbe = true
   }
 
-  /** A pong arrived: the peer has read everything before the outstanding ping. Returns the RTT. */
-  pongReceived (now: number): number {
+  /** When the outstanding ping (or the last one) left, on the clock given to pingSent. */
+  get probeSentAt (): number {
+    return this.probeSent
+  }
+
+  /**
+   * A pong arrived: the peer has read everything before the outstanding ping. `ownDelayMs` is how
+   * long the pong may have waited behind our own work before being read (it is not the peer's
+   * queue, so it is not counted in the round trip). Returns the round trip counted.
+   */
+  pongReceived (now: number, ownDelayMs = 0): number {
     if (this.probeOffset < 0) return NaN // unsolicited: proves nothing about our bytes
-    const rtt = Math.max(0, now - this.probeSentAt)
+    const rtt = Math.max(0, now - this.probeSent - Math.max(0, ownDelayMs))
     if (now - this.lastPongAt < RATE_GAP_MS && now > this.lastPongAt) this.updateRate((this.probeOffset - this.acked) / (now - this.lastPongAt), now)
     this.lastPongAt = now
     this.acked = Math.max(this.acked, this.probeOffset)
@@ -190,10 +212,11 @@ export class SendPacer {
     // Growing a window that was not full would only let a later burst queue up unchecked.
     if (factor > 1 && !this.limitedDuringProbe) factor = 1
     factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, factor ** GAIN))
-    // Never more than twice what the peer was seen to read in a target's time: a window grown in a
-    // quiet spell would otherwise be dumped into the kernel the moment the peer stalls.
-    const rateCap = this.rates.length === 0 ? Infinity : 2 * Math.max(...this.rates.map(r => r.max)) * target
-    this.win = Math.min(this.maxWindow, rateCap, Math.max(this.minWindow, Math.round(this.win * factor)))
+    // Never more than twice what the peer was seen to read in a target's time (plus one of our own
+    // batches): a window grown in a quiet spell would otherwise be dumped into the kernel the moment
+    // the peer stalls.
+    const rateCap = this.rates.length === 0 ? Infinity : 2 * Math.max(...this.rates.map(r => r.max)) * (target + this.ownBatchMs)
+    this.win = Math.round(Math.min(this.maxWindow, rateCap, Math.max(this.minWindow, this.win * factor)))
     this.win = Math.max(this.minWindow, this.win)
     return rtt
   }

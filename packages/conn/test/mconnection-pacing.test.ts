@@ -50,6 +50,27 @@ class ThrottledReader extends Duplex {
   override _destroy (err: Error | null, cb: (err?: Error | null) => void): void { this.socket.destroy(); cb(err) }
 }
 
+/** A writer whose every write keeps its event loop busy `spinMs` first: a slow sealer, a tab. */
+class SlowWriter extends Duplex {
+  constructor (private readonly socket: net.Socket, private readonly spinMs: number) {
+    super()
+    socket.on('data', (chunk: Buffer) => { if (!this.push(chunk)) socket.pause() })
+    socket.on('close', () => this.destroy())
+  }
+
+  override _read (): void { this.socket.resume() }
+  override _write (chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const until = performance.now() + this.spinMs
+    while (performance.now() < until) { /* busy, as sealing in JavaScript is */ }
+    // Done at once, so that the next write() spins inside its caller as a SecretConnection's seal
+    // does (the few MB written here need no back-pressure).
+    this.socket.write(chunk)
+    cb()
+  }
+
+  override _destroy (err: Error | null, cb: (err?: Error | null) => void): void { this.socket.destroy(); cb(err) }
+}
+
 describe('MConnection send pacing', () => {
   it('holds data at one window while a peer leaves its ping unanswered, and the pong timeout still drops it', async () => {
     const [conn, raw] = await facingRaw({ pingInterval: 300, pongTimeout: 200, pacing: { initialWindow: 64 * 1024 } })
@@ -78,6 +99,30 @@ describe('MConnection send pacing', () => {
     expect(b.ping).toBe(0)
     expect(paced.status().pacing?.pongs).toBeGreaterThan(0)
     expect(unpaced.status().pacing).toBeUndefined()
+  })
+
+  it('does not count the time a pong waited behind its own slow batches as round trip', async () => {
+    const spinMs = 40
+    const [sa, sb] = await socketPair()
+    const a = new MConnection(new SlowWriter(sa, spinMs), { channels: bulk })
+    const b = new MConnection(sb, { channels: bulk })
+    open.push(a, b)
+    let received = 0
+    b.on('message', () => { received++ })
+    for (let i = 0; i < 24; i++) expect(a.trySend(0x30, patternBytes(64 * 1024, i))).toBe(true)
+    // Every pong here is read after one of our 40 ms writes, mostly while the next one runs: counted
+    // as round trip, each would read as a 40 ms queue at a peer that reads at once.
+    const rtts: number[] = []
+    let pongs = 0
+    await waitFor(() => {
+      const p = a.status().pacing!
+      if (p.pongs > pongs) { pongs = p.pongs; rtts.push(p.lastRttMs) }
+      return pongs >= 6
+    }, 20_000, 'six pongs')
+    expect(rtts.length).toBeGreaterThanOrEqual(1)
+    expect(Math.max(...rtts), `round trips counted: ${rtts.map(r => r.toFixed(1)).join(", ")}`).toBeLessThan(spinMs / 2)
+    expect(a.status().pacing!.floorRttMs).toBeLessThan(spinMs / 2)
+    await waitFor(() => received === 24, 20_000, 'every message')
   })
 
   it('shrinks the window behind a slow reader and grows it back once the reader keeps up', async () => {
