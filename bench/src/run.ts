@@ -33,7 +33,8 @@ const RUNS = Number(arg('--runs', '3'))
 const QUICK = args.includes('--quick')
 const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex,pexscale,priority,ws').split(','))
 const MiB = 1024 * 1024
-const allKinds: Kind[] = ['raw', 'mconn', ...availableAeads().map(a => `secret:${a}` as Kind), 'libp2p', 'hyperswarm']
+// The best AEAD once more with send pacing off (both ends), to show what the pacer costs in bulk.
+const allKinds: Kind[] = ['raw', 'mconn', ...availableAeads().map(a => `secret:${a}` as Kind), `secret-unpaced:${availableAeads()[0]!}`, 'libp2p', 'hyperswarm']
 const KINDS = arg('--kinds', allKinds.join(',')).split(',') as Kind[]
 const OUT = arg('--out', fileURLToPath(new URL('../results/', import.meta.url)))
 
