@@ -13,7 +13,7 @@
  * that arrived while urgent messages were being sent.
  */
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -44,6 +44,13 @@ export interface PriorityFigures {
    * the scale of the scheduling stalls on a shared machine (no queue discipline removes them).
    */
   senderLoopP99ms: number
+  /**
+   * Thread-ms each process spent runnable but waiting for a CPU, per ms of measuring (Linux
+   * schedstat, summed over its threads, so it can exceed 1; NaN elsewhere): CPU starvation, which
+   * no queue discipline removes.
+   */
+  senderCpuWaitShare: number
+  receiverCpuWaitShare: number
   /** The pacer's window at the end of the phase, bytes (NaN when pacing is off). */
   window: number
   errors: string[]
@@ -56,6 +63,23 @@ export interface PriorityOptions {
   pacer?: SendPacerOptions
 }
 
+/**
+ * Time the process's threads spent runnable but waiting for a CPU, ms (the second field of each
+ * /proc/<pid>/task/<tid>/schedstat); NaN where that does not exist.
+ */
+function cpuWaitMs (pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    let ns = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try { ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) } catch {} // a thread that just ended
+    }
+    return ns / 1e6
+  } catch {
+    return NaN
+  }
+}
+
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const goBinary = fileURLToPath(new URL('../../interop/cometbft-peer/bin/cometbft-peer', import.meta.url))
 
@@ -64,6 +88,8 @@ export function cometbftReceiverAvailable (): boolean { return existsSync(goBina
 /** A receiver in another process: where to dial, and how to get its tally of one connection. */
 export interface Remote {
   port: number
+  /** The receiving process (for its CPU wait share). */
+  pid: number | undefined
   peerId?: string
   /** Called after the sender stopped; resolves with the receiver's tally of that connection. */
   report: (conn: MConnection, urgentSent: number) => Promise<ReceiverReport>
@@ -76,6 +102,7 @@ export async function nodeReceiver (mode: 'plain' | 'encrypted'): Promise<Remote
   const [{ port }] = await once(child, 'message') as [{ port: number }]
   return {
     port,
+    pid: child.pid,
     report: async (_conn, urgentSent) => {
       child.send({ report: urgentSent })
       const [m] = await once(child, 'message') as [{ report: ReceiverReport | undefined }]
@@ -119,6 +146,7 @@ export async function cometbftReceiver (): Promise<Remote> {
   const l = await next('listening')
   return {
     port: Number(String(l.addr).split(':').pop()),
+    pid: proc.pid,
     peerId: String(l.id),
     report: async (conn, urgentSent) => {
       // CometBFT reports a peer's tally when the peer leaves; let the urgent messages land first.
@@ -166,6 +194,8 @@ async function phase (remote: Remote, receiver: Receiver, which: Phase, o: Prior
   await sleep(o.warmupMs)
   const loop = monitorEventLoopDelay({ resolution: 1 })
   loop.enable()
+  const waitStart = [cpuWaitMs(process.pid), cpuWaitMs(remote.pid)]
+  const measureStart = performance.now()
   let urgent = 0
   let measuring = true
   const errors: string[] = []
@@ -183,6 +213,8 @@ async function phase (remote: Remote, receiver: Receiver, which: Phase, o: Prior
   await sleep(o.measureMs)
   measuring = false
   loop.disable()
+  const measured = performance.now() - measureStart
+  const [senderWait, receiverWait] = [cpuWaitMs(process.pid), cpuWaitMs(remote.pid)].map((w, i) => (w - waitStart[i]!) / measured)
   clearInterval(ticker)
   await pinger
   running = false
@@ -202,6 +234,8 @@ async function phase (remote: Remote, receiver: Receiver, which: Phase, o: Prior
     pingCount: pings.length,
     bulkMBs: r.windowMs > 0 ? r.lowBytesInWindow / r.windowMs / 1000 : 0,
     senderLoopP99ms: loop.percentile(99) / 1e6,
+    senderCpuWaitShare: senderWait!,
+    receiverCpuWaitShare: receiverWait!,
     window,
     errors: [...errors, ...r.errors]
   }
@@ -242,6 +276,9 @@ export interface PrioritySummary {
   idleSenderLoopP99ms: number
   pacedSenderLoopP99ms: number
   unpacedSenderLoopP99ms: number
+  /** Medians of the CPU wait shares (see PriorityFigures) in the paced phase. */
+  pacedSenderCpuWaitShare: number
+  pacedReceiverCpuWaitShare: number
   /** Median over runs of each run's own ratio (paced / idle, paced bulk / unpaced bulk). */
   urgentP99VsIdle: number
   pingP99VsIdle: number
@@ -296,6 +333,8 @@ export async function priorityBench (o: PriorityBenchOptions): Promise<PriorityS
       idleSenderLoopP99ms: med(pick('idle', x => x.senderLoopP99ms)),
       pacedSenderLoopP99ms: med(pick('paced', x => x.senderLoopP99ms)),
       unpacedSenderLoopP99ms: med(pick('unpaced', x => x.senderLoopP99ms)),
+      pacedSenderCpuWaitShare: med(pick('paced', x => x.senderCpuWaitShare)),
+      pacedReceiverCpuWaitShare: med(pick('paced', x => x.receiverCpuWaitShare)),
       urgentP99VsIdle: ratio(fs => get(fs, 'paced').urgentP99ms / get(fs, 'idle').urgentP99ms),
       pingP99VsIdle: ratio(fs => get(fs, 'paced').pingP99ms / get(fs, 'idle').pingP99ms),
       bulkVsUnpaced: ratio(fs => get(fs, 'paced').bulkMBs / get(fs, 'unpaced').bulkMBs),

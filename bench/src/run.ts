@@ -139,7 +139,7 @@ async function main (): Promise<void> {
   if (ONLY.has('priority')) {
     // Urgent messages and pings while a low-priority channel saturates the link (priority.ts).
     for (const s of await priorityBench({ runs: RUNS, warmupMs: 500, measureMs: QUICK ? 2000 : 5000, resultsDir: fileURLToPath(new URL('../results/', import.meta.url)) })) {
-      record(`priority under load → ${s.receiver}`, 0, { urgentP99IdleMs: s.idleUrgentP99ms, urgentP99PacedMs: s.pacedUrgentP99ms, urgentP99UnpacedMs: s.unpacedUrgentP99ms, pingP99IdleMs: s.idlePingP99ms, pingP99PacedMs: s.pacedPingP99ms, pingP99UnpacedMs: s.unpacedPingP99ms, bulkPacedMBs: s.pacedBulkMBs, bulkUnpacedMBs: s.unpacedBulkMBs, senderLoopP99PacedMs: s.pacedSenderLoopP99ms, urgentVsIdle: s.urgentP99VsIdle, pingVsIdle: s.pingP99VsIdle, bulkVsUnpaced: s.bulkVsUnpaced, errors: s.errors })
+      record(`priority under load → ${s.receiver}`, 0, { urgentP99IdleMs: s.idleUrgentP99ms, urgentP99PacedMs: s.pacedUrgentP99ms, urgentP99UnpacedMs: s.unpacedUrgentP99ms, pingP99IdleMs: s.idlePingP99ms, pingP99PacedMs: s.pacedPingP99ms, pingP99UnpacedMs: s.unpacedPingP99ms, bulkPacedMBs: s.pacedBulkMBs, bulkUnpacedMBs: s.unpacedBulkMBs, senderLoopP99PacedMs: s.pacedSenderLoopP99ms, senderCpuWaitPaced: s.pacedSenderCpuWaitShare, receiverCpuWaitPaced: s.pacedReceiverCpuWaitShare, urgentVsIdle: s.urgentP99VsIdle, pingVsIdle: s.pingP99VsIdle, bulkVsUnpaced: s.bulkVsUnpaced, errors: s.errors })
     }
   }
   if (ONLY.has('book')) {
