@@ -14,7 +14,7 @@ async function runBench (join: string, job: BrowserBenchJob, period: number): Pr
   await sw.start()
   try {
     await sw.dial(join)
-    return await sender.run(job, patternBytes(period, job.seed))
+    return await sender.run(job, patternBytes(job.size, job.seed, period))
   } finally {
     await sw.stop()
   }

@@ -41,11 +41,13 @@ export class BenchSender extends Reactor {
     const peer = await this.peer()
     const report = new Promise<{ received: number, mismatches: number, cpuMs: number }>(resolve => { this.reportWaiter = resolve })
     const t0 = performance.now()
+    // `stream` is patternBytes(job.size, seed, period): consecutive views, wrapping at the period.
+    const period = stream.length - job.size
     let at = 0
     for (let sent = 0; sent < job.total; sent += job.size) {
-      if (at + job.size > stream.length) at = 0
       if (!await peer.send(BulkChannel, stream.subarray(at, at + job.size))) throw new Error('the receiver went away during the bulk phase')
       at += job.size
+      if (at >= period) at -= period
     }
     const r = await report
     const seconds = (performance.now() - t0) / 1000
@@ -66,14 +68,18 @@ export class BenchSender extends Reactor {
   }
 }
 
-/** The pattern of bench/src/pattern.ts, without Buffer (the page uses it too). */
-export function patternBytes (period: number, seed: number): Uint8Array {
-  const buf = new Uint8Array(period)
+/**
+ * The pattern of bench/src/pattern.ts without Buffer (the page uses it too): `period` bytes, then
+ * the first `slack` of them again.
+ */
+export function patternBytes (slack: number, seed: number, period: number): Uint8Array {
+  const buf = new Uint8Array(period + slack)
   let x = seed >>> 0 || 1
   for (let i = 0; i < period; i++) {
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0
     buf[i] = x & 0xff
   }
+  buf.copyWithin(period, 0, slack)
   return buf
 }
 

@@ -6,7 +6,7 @@
 import { NodeKey, Reactor, Switch, type Envelope, type Peer } from '@switchyard/p2p'
 import { webSocketTransport } from '@switchyard/transport-ws'
 import { BulkChannel, EchoChannel, ReportChannel, type BrowserBenchJob } from './browser-protocol.js'
-import { Verifier, pattern, periodFor } from './pattern.js'
+import { Verifier } from './pattern.js'
 
 class BenchReceiver extends Reactor {
   readonly channels = [BulkChannel, EchoChannel, ReportChannel]
@@ -14,7 +14,7 @@ class BenchReceiver extends Reactor {
   private cpu0: NodeJS.CpuUsage | undefined
   constructor (private readonly job: BrowserBenchJob) {
     super()
-    this.verifier = new Verifier(pattern(periodFor(job.size), job.seed))
+    this.verifier = new Verifier(job.seed)
   }
 
   override receive ({ peer, channel: ch, message }: Envelope<Uint8Array>): void {

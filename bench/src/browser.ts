@@ -19,7 +19,7 @@ import { webSocketTransport } from '@switchyard/transport-ws'
 import { createAead, defaultAead } from '@switchyard/conn'
 import { BenchSender, aeadWallMBs, patternBytes, type BrowserBenchJob, type BrowserBenchResult } from './browser-protocol.js'
 import { median } from './measures.js'
-import { periodFor } from './pattern.js'
+import { PATTERN_PERIOD } from './pattern.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt }
@@ -49,7 +49,7 @@ async function nodeSender (target: string): Promise<BrowserBenchResult> {
   await sw.start()
   try {
     await sw.dial(target)
-    return await sender.run(job, patternBytes(periodFor(job.size), job.seed))
+    return await sender.run(job, patternBytes(job.size, job.seed, PATTERN_PERIOD))
   } finally {
     await sw.stop()
   }
@@ -92,7 +92,7 @@ async function main (): Promise<void> {
         try {
           const result = kind === 'node'
             ? await nodeSender(r.join)
-            : await page.evaluate(async ([j, b, p]) => await (globalThis as unknown as { runBench: (j: string, b: unknown, p: number) => Promise<BrowserBenchResult> }).runBench(j, b, p), [r.join, job, periodFor(job.size)] as const)
+            : await page.evaluate(async ([j, b, p]) => await (globalThis as unknown as { runBench: (j: string, b: unknown, p: number) => Promise<BrowserBenchResult> }).runBench(j, b, p), [r.join, job, PATTERN_PERIOD] as const)
           if (result.mismatches !== 0 || result.received < job.total) throw new Error(`${kind}: the receiver verified ${result.received} bytes with ${result.mismatches} mismatches`)
           const rec = { kind, round, ...result }
           records.push(rec)

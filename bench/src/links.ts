@@ -18,7 +18,8 @@ export interface Side {
 
 export interface Link { a: Side, b: Side, close: () => Promise<void> }
 
-export type Kind = 'raw' | 'mconn' | 'secret:native' | 'secret:sodium-native' | 'secret:node:crypto' | 'libp2p' | 'hyperswarm'
+/** `secret-unpaced:<aead>`: MConnection encrypted with send pacing off (it is on by default). */
+export type Kind = 'raw' | 'mconn' | 'secret:native' | 'secret:sodium-native' | 'secret:node:crypto' | `secret-unpaced:${AeadName}` | 'libp2p' | 'hyperswarm'
 
 export interface Listener { addr: string, accepted: Promise<Side>, close: () => Promise<void> }
 
@@ -28,7 +29,10 @@ export function kindName (kind: Kind): string {
     case 'mconn': return 'MConnection plaintext'
     case 'libp2p': return 'js-libp2p tcp+noise+yamux'
     case 'hyperswarm': return 'Hyperswarm secret-stream+protomux'
-    default: return `MConnection encrypted (${kind.slice('secret:'.length)})`
+    default:
+      return kind.startsWith('secret-unpaced:')
+        ? `MConnection encrypted (${kind.slice('secret-unpaced:'.length)}), pacing off`
+        : `MConnection encrypted (${kind.slice('secret:'.length)})`
   }
 }
 
@@ -63,9 +67,10 @@ async function upgradeSocket (kind: Kind, s: net.Socket, initiator: boolean): Pr
   if (kind === 'raw') return socketSide(s)
   if (kind === 'mconn') return mconnSide(new MConnection(s, { channels }))
   if (kind === 'hyperswarm') return await hyperswarmSide(s, initiator)
-  const aead = kind.slice('secret:'.length) as AeadName
+  const unpaced = kind.startsWith('secret-unpaced:')
+  const aead = kind.slice(unpaced ? 'secret-unpaced:'.length : 'secret:'.length) as AeadName
   const conn = await secretHandshake(s, NodeKey.generate(), { aead })
-  return mconnSide(new MConnection(conn, { channels }))
+  return mconnSide(new MConnection(conn, { channels, pacing: !unpaced }))
 }
 
 export async function listen (kind: Kind): Promise<Listener> {

@@ -2,13 +2,18 @@
  * The receiving end of a process-pair benchmark, run as a child process (its own process, so
  * sealing and opening do not share a JavaScript thread). Listens for one connection of the given
  * kind, then either sinks and verifies `total` bytes, or echoes everything back (RTT).
- * Protocol over IPC: parent sends a Job; child answers {addr}, then {received, mismatches, cpuMs}.
+ * Protocol over IPC: parent sends a Job; child answers {addr}, then a ReceiverDone.
  */
 import { listen, type Kind } from './links.js'
-import { Verifier, pattern, periodFor } from './pattern.js'
+import { Verifier } from './pattern.js'
 
-export interface ReceiverJob { kind: Kind, mode: 'sink' | 'echo', size: number, total: number, seed: number }
-export interface ReceiverDone { received: number, mismatches: number, cpuMs: number }
+/**
+ * `warmup` bytes (a whole number of messages) come first and are verified like the rest; the child
+ * then answers {warm: true} and counts CPU time and `total` from there (steady state, JIT warm).
+ */
+export interface ReceiverJob { kind: Kind, mode: 'sink' | 'echo', size: number, total: number, seed: number, warmup: number }
+/** cpuMs = userMs + systemMs: this process's CPU time from the first byte to the last. */
+export interface ReceiverDone { received: number, mismatches: number, cpuMs: number, userMs: number, systemMs: number }
 
 async function serve (job: ReceiverJob): Promise<void> {
   const l = await listen(job.kind)
@@ -19,13 +24,21 @@ async function serve (job: ReceiverJob): Promise<void> {
     side.onReceive(d => { side.send(d) })
     return
   }
-  const v = new Verifier(pattern(periodFor(job.size), job.seed))
-  const cpu0 = process.cpuUsage()
+  const v = new Verifier(job.seed)
+  let cpu0 = process.cpuUsage()
+  let warm = job.warmup === 0
+  const end = job.warmup + job.total
+  if (warm) process.send!({ warm: true })
   side.onReceive(d => {
     v.check(d)
-    if (v.received >= job.total) {
+    if (!warm && v.received >= job.warmup) {
+      warm = true
+      cpu0 = process.cpuUsage()
+      process.send!({ warm: true })
+    }
+    if (v.received >= end) {
       const cpu = process.cpuUsage(cpu0)
-      process.send!({ received: v.received, mismatches: v.mismatches, cpuMs: (cpu.user + cpu.system) / 1000 } satisfies ReceiverDone)
+      process.send!({ received: v.received - job.warmup, mismatches: v.mismatches, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, systemMs: cpu.system / 1000 } satisfies ReceiverDone)
     }
   })
 }
@@ -34,3 +47,5 @@ process.once('message', (job: ReceiverJob) => {
   serve(job).catch(err => { console.error(err); process.exit(1) })
 })
 process.on('disconnect', () => process.exit(0))
+// An orderly exit on the parent's kill(), so `node --cpu-prof` writes this process's profile too.
+process.on('SIGTERM', () => process.exit(0))

@@ -1,6 +1,7 @@
 /**
  * pnpm bench: every transport measured in this one run over loopback TCP, the receiver in a child
- * process (its own process and event loop) that verifies every byte. The baselines (raw socket,
+ * process (its own process and event loop) that verifies every byte (after the same untimed, verified
+ * warm-up for every transport). The baselines (raw socket,
  * js-libp2p noise+yamux, Hyperswarm secret-stream+protomux) and the AEAD ceiling are measured in
  * the same run, the kinds interleaved within each round so they see the same machine load.
  * Prints one JSON line per measurement, then medians and same-run ratios; writes everything to
@@ -35,7 +36,8 @@ const ONLY = new Set(arg('--only', 'aead,transports,handshake,cometbft,book,pex,
 const MiB = 1024 * 1024
 // 'shared' (every dialer from 127.0.0.1, most refused by the per-IP limit) exists to check that refusals are survived.
 const HANDSHAKE_SOURCES = arg('--handshake-sources', 'distinct') === 'shared' ? 'shared' : 'distinct'
-const allKinds: Kind[] = ['raw', 'mconn', ...availableAeads().map(a => `secret:${a}` as Kind), 'libp2p', 'hyperswarm']
+// The best AEAD once more with send pacing off (both ends), to show what the pacer costs in bulk.
+const allKinds: Kind[] = ['raw', 'mconn', ...availableAeads().map(a => `secret:${a}` as Kind), `secret-unpaced:${availableAeads()[0]!}`, 'libp2p', 'hyperswarm']
 const KINDS = arg('--kinds', allKinds.join(',')).split(',') as Kind[]
 const OUT = arg('--out', fileURLToPath(new URL('../results/', import.meta.url)))
 
@@ -67,12 +69,17 @@ function fmt (x: number | undefined, digits = 0): string {
   return x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 }
 
-function sizes (kind: Kind): { bulk: number, msgs: number } {
+/**
+ * Timed bytes per transport, after the same warm-up for every transport (the warm-up crosses the
+ * same connection first and is verified too, but not timed: JIT compilation and the first socket
+ * buffers would otherwise weigh most on the fastest transports' short runs).
+ */
+function sizes (kind: Kind): { bulk: number, msgs: number, bulkWarmup: number, msgsWarmup: number } {
   const slow = kind === 'secret:node:crypto' || kind === 'libp2p'
-  const bulk = QUICK ? 16 * MiB : kind === 'raw' || kind === 'mconn' ? 256 * MiB : slow ? 64 * MiB : 128 * MiB
+  const bulk = QUICK ? 16 * MiB : slow ? 64 * MiB : 256 * MiB
   // js-libp2p sends each 200-byte message as its own yamux frame and Noise message: ~2–20 k/s.
   const msgs = QUICK ? 20_000 : kind === 'libp2p' ? 20_000 : 200_000
-  return { bulk, msgs }
+  return { bulk, msgs, bulkWarmup: QUICK ? 4 * MiB : 32 * MiB, msgsWarmup: QUICK ? 2000 : 10_000 }
 }
 
 function gitCommit (): string {
@@ -93,14 +100,16 @@ async function main (): Promise<void> {
     }
     if (ONLY.has('transports')) {
       for (const kind of KINDS) {
-        const { bulk, msgs } = sizes(kind)
-        const b = await pairSend(kind, 64 * 1024, bulk)
-        const m = await pairSend(kind, 200, 200 * msgs)
+        const { bulk, msgs, bulkWarmup, msgsWarmup } = sizes(kind)
+        const b = await pairSend(kind, 64 * 1024, bulk, bulkWarmup)
+        const m = await pairSend(kind, 200, 200 * msgs, 200 * msgsWarmup)
         const r = await pairRtt(kind, 100, QUICK ? 300 : 2000)
         record(kindName(kind), run, {
           bulkMBs: b.mbPerSec, bulkSenderCpuMs: b.senderCpuMs, bulkReceiverCpuMs: b.receiverCpuMs, bulkSeconds: b.seconds,
           // MB per CPU-second of each end: what the load of other processes on the machine changes least.
           bulkMBsPerSenderCpuS: b.mbPerSec * b.seconds * 1000 / b.senderCpuMs, bulkMBsPerReceiverCpuS: b.mbPerSec * b.seconds * 1000 / b.receiverCpuMs,
+          // Kernel (system) share of each end's CPU time: what the socket itself costs.
+          bulkSenderSystemShare: b.senderSystemMs / b.senderCpuMs, bulkReceiverSystemShare: b.receiverSystemMs / b.receiverCpuMs,
           msgsPerSec: m.msgsPerSec, rttP50us: r.p50us, rttP99us: r.p99us
         })
       }

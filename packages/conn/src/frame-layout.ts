@@ -34,8 +34,11 @@ export function copyFramed (out: Uint8Array, p: number, src: Uint8Array, start: 
     if (n <= 16) {
       // Packet headers are a few bytes: a loop beats creating a view to copy them.
       for (let i = 0; i < n; i++) out[at + i] = src[start + i]!
+    } else if (start === 0 && n === src.length) {
+      out.set(src, at)
     } else {
-      out.set(start === 0 && n === src.length ? src : src.subarray(start, start + n), at)
+      // A plain Uint8Array view: cheaper than Buffer's subarray (a FastBuffer) or copy().
+      out.set(new Uint8Array(src.buffer, src.byteOffset + start, n), at)
     }
     p += n
     start += n

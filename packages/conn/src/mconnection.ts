@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import createDebug from 'debug'
 import {
-  LengthDelimitedDecoder, PING_BYTES, PONG_BYTES, SwitchyardError, decodePacket,
+  LengthDelimitedDecoder, PING_BYTES, PONG_BYTES, SwitchyardError, decodePacketInto, packetFields,
   delimitedPacketMsgSize, maxPacketSize, writeDelimitedPacketMsg, writeDelimitedPacketMsgHeader
 } from '@switchyard/wire'
 import { ChannelState, resolveChannel, type ChannelDescriptor } from './channel.js'
@@ -126,6 +126,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   /** Set when the stream seals frames itself: packets are then encoded straight into frame layout. */
   private readonly framed: FramedWriter | undefined
   private readonly header = new Uint8Array(32)
+  /** The packet being handled, decoded without objects (decodePacketInto). */
+  private readonly packet = packetFields()
 
   private writeScheduled = false
   private blocked = false
@@ -579,7 +581,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private consume (chunk: Uint8Array): void {
     let used: number
     try {
-      used = this.decoder.push(chunk, this.onPacket)
+      used = this.decoder.pushSpans(chunk, this.onPacket)
     } catch (err) {
       this.close(err instanceof SwitchyardError ? err : new StreamError(err))
       return
@@ -614,9 +616,15 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     this.stream.resume()
   }
 
-  private readonly onPacket = (body: Uint8Array): boolean => {
+  /**
+   * One Packet, `buf[start, end)` of a read chunk this connection owns (or of the decoder's buffer
+   * for a packet split across reads). Message data are copied into the channel's reassembly buffer,
+   * or handed out as a view of the chunk when one packet is the whole message (reassembly.ts).
+   */
+  private readonly onPacket = (buf: Uint8Array, start: number, end: number): boolean => {
     if (this.closed) return false
-    const packet = decodePacket(body)
+    const packet = this.packet
+    decodePacketInto(buf, start, end, packet)
     if (packet.type === 'ping') {
       this.pendingPong = true
       this.scheduleWrite()
@@ -640,13 +648,13 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     }
     const ch = this.byId.get(packet.channelId)
     if (ch === undefined) throw new UnknownChannelError(packet.channelId)
-    ch.bytesReceived += body.length
+    ch.bytesReceived += end - start
     if (!packet.eof) {
       // Copied into the channel's reassembly buffer: nothing keeps the read chunk alive.
-      ch.recv.append(packet.data)
+      ch.recv.appendRange(buf, packet.dataStart, packet.dataEnd)
       return true
     }
-    const msg = ch.recv.finish(packet.data)
+    const msg = ch.recv.finishRange(buf, packet.dataStart, packet.dataEnd)
     ch.messagesReceived++
     this.emit('message', ch.desc.id, msg)
     return !this.pausedByUser && !this.closed

@@ -237,6 +237,71 @@ describe('MConnection over loopback TCP', () => {
     expect(conn.status().reassemblyBytes).toBe(0)
   })
 
+  it('sizes a message\'s first buffer from the channel\'s previous message, within the budget', async () => {
+    const [conn, raw] = await facingRaw([{ id: 1, priority: 1, recvBufferCapacity: 4096, recvMessageCapacity: 200_000 }, { id: 2, priority: 1, recvBufferCapacity: 4096, recvMessageCapacity: 200_000 }], { maxReassemblyBytes: 100_000 })
+    const got = collectMessages(conn)
+    const body = patternBytes(65536, 5)
+    const fragments = (ch: number, data: Uint8Array, last: boolean): Buffer => Buffer.concat(Array.from({ length: Math.ceil(data.length / 1024) }, (_, i) =>
+      encodeDelimitedPacketMsg(ch, last && (i + 1) * 1024 >= data.length, data.subarray(i * 1024, (i + 1) * 1024))))
+    raw.write(fragments(1, body, true))
+    await waitFor(() => got.length === 1, 5000, 'the first message')
+    expect(Buffer.compare(got[0]!.data, body)).toBe(0)
+    // The next message on channel 1 starts in a buffer as large as the last one: no doubling copies.
+    raw.write(fragments(1, body.subarray(0, 2048), false))
+    await waitFor(() => conn.status().channels[0]!.bytesReceived >= 66 * 1024, 5000, 'two fragments')
+    expect(conn.status().channels[0]!.recvBufferBytes).toBe(65536)
+    // Channel 2 has no history: it starts at recvBufferCapacity.
+    raw.write(fragments(2, body.subarray(0, 1024), false))
+    await waitFor(() => conn.status().channels[1]!.recvBufferBytes > 0, 5000, 'channel 2 fragment')
+    expect(conn.status().channels[1]!.recvBufferBytes).toBe(4096)
+    expect(conn.status().reassemblyBytes).toBe(65536 + 4096)
+    // A hint the budget cannot afford falls back to what the fragments need.
+    const st2 = (await facingRaw([{ id: 1, priority: 1, recvBufferCapacity: 4096, recvMessageCapacity: 200_000 }], { maxReassemblyBytes: 70_000 }))
+    const got2 = collectMessages(st2[0])
+    st2[1].write(fragments(1, body, true))
+    await waitFor(() => got2.length === 1, 5000, 'the first message (second connection)')
+    st2[1].write(fragments(1, body.subarray(0, 1024), false))
+    await waitFor(() => st2[0].status().channels[0]!.recvBufferBytes > 0, 5000, 'a fragment (second connection)')
+    expect(st2[0].status().channels[0]!.recvBufferBytes).toBe(65536)
+    st2[1].write(fragments(1, patternBytes(65536, 6), true))
+    await waitFor(() => got2.length === 2, 5000, 'the second message (second connection)')
+    expect(got2[1]!.data.length).toBe(1024 + 65536)
+    expect(st2[0].status().reassemblyBytes).toBe(0)
+  })
+
+  it('hands out a one-packet message as a view of its read chunk only when it is at least 1/8 of it', async () => {
+    // A stream whose read chunks we make: a view must share the chunk's memory, a copy must not.
+    const chunks: Buffer[] = []
+    const stream = new Duplex({ read () {}, write (_c, _e, cb) { cb() } })
+    const conn = new MConnection(stream, { channels: [{ id: 1, priority: 1 }] })
+    open.push(conn)
+    const got = collectMessages(conn)
+    const feed = (parts: Uint8Array[]): void => {
+      // Each chunk its own memory, as a socket read is (Buffer.concat may use the shared pool).
+      const joined = Buffer.concat(parts)
+      const chunk = Buffer.from(new ArrayBuffer(joined.length))
+      joined.copy(chunk)
+      chunks.push(chunk)
+      stream.push(chunk)
+    }
+    const big = patternBytes(900, 1)
+    const small = patternBytes(100, 2)
+    feed([encodeDelimitedPacketMsg(1, true, big), encodeDelimitedPacketMsg(1, true, small)])
+    // Eight more messages in the chunk: 900 (or 1000) bytes are now less than 1/8 of its 9,008 bytes.
+    feed([encodeDelimitedPacketMsg(1, true, big), ...Array.from({ length: 8 }, () => encodeDelimitedPacketMsg(1, true, new Uint8Array(1000).fill(9)))])
+    await waitFor(() => got.length === 11, 5000, 'eleven messages')
+    expect(got.map(m => m.data.length)).toEqual([900, 100, 900, ...Array(8).fill(1000)])
+    expect(Buffer.compare(got[0]!.data, big)).toBe(0)
+    expect(Buffer.compare(got[1]!.data, small)).toBe(0)
+    expect(Buffer.compare(got[2]!.data, big)).toBe(0)
+    expect(got[0]!.data.buffer).toBe(chunks[0]!.buffer) // 900 of 1,024 bytes: a view
+    expect(got[1]!.data.buffer).not.toBe(chunks[0]!.buffer) // 100 bytes: copied
+    expect(got[2]!.data.buffer).not.toBe(chunks[1]!.buffer) // 900 of 9,008: copied
+    expect(got[3]!.data.buffer).not.toBe(chunks[1]!.buffer)
+    expect(got[3]!.data.every(b => b === 9)).toBe(true)
+    for (const m of got) expect(m.data.buffer.byteLength).toBeLessThanOrEqual(Math.max(8 * m.data.length, 8192))
+  })
+
   it('closes with ERR_REASSEMBLY_BUDGET when unfinished messages on several channels pass the per-connection budget', async () => {
     const [conn, raw] = await facingRaw([{ id: 1, priority: 1, recvMessageCapacity: 10_000 }, { id: 2, priority: 1, recvMessageCapacity: 10_000 }], { maxReassemblyBytes: 6000 })
     for (let i = 0; i < 4; i++) raw.write(encodeDelimitedPacketMsg(1, false, new Uint8Array(1000)))

@@ -25,6 +25,8 @@ export class LengthDelimitedDecoder {
   private body: Uint8Array | undefined
   private bodyFilled = 0
   private readonly varint: UvarintResult = { value: 0, next: 0 }
+  private slab: ArrayBuffer | undefined
+  private slabUsed = 0
 
   constructor (maxSize: number, what = 'message') {
     if (!Number.isSafeInteger(maxSize) || maxSize < 0) throw new RangeError(`maxSize must be a non-negative integer, got ${maxSize}`)
@@ -44,6 +46,14 @@ export class LengthDelimitedDecoder {
    * caller can push the rest later.
    */
   push (chunk: Uint8Array, onMessage: (body: Uint8Array) => boolean | void): number {
+    return this.pushSpans(chunk, (buf, start, end) => onMessage(start === 0 && end === buf.length ? buf : buf.subarray(start, end)))
+  }
+
+  /**
+   * push() for hot paths: each complete body is `buf[start, end)` (the pushed chunk, or the
+   * decoder's own buffer for a body split across chunks), so no view is created per message.
+   */
+  pushSpans (chunk: Uint8Array, onSpan: (buf: Uint8Array, start: number, end: number) => boolean | void): number {
     let pos = 0
     const end = chunk.length
     while (pos < end) {
@@ -56,7 +66,7 @@ export class LengthDelimitedDecoder {
           const body = this.body
           this.body = undefined
           this.bodyFilled = 0
-          if (onMessage(body) === false) return pos
+          if (onSpan(body, 0, body.length) === false) return pos
         }
         continue
       }
@@ -69,7 +79,7 @@ export class LengthDelimitedDecoder {
         }
         this.headerLen = 0
         this.startBody(this.varint.value)
-        if (this.body === undefined && onMessage(EMPTY) === false) return pos
+        if (this.body === undefined && onSpan(EMPTY, 0, 0) === false) return pos
         continue
       }
       if (!readUvarint(chunk, pos, end, this.varint)) {
@@ -82,9 +92,9 @@ export class LengthDelimitedDecoder {
       this.checkSize(len)
       pos = this.varint.next
       if (end - pos >= len) {
-        const body = chunk.subarray(pos, pos + len)
+        const start = pos
         pos += len
-        if (onMessage(body) === false) return pos
+        if (onSpan(chunk, start, pos) === false) return pos
       } else {
         this.startBody(len)
       }
@@ -99,10 +109,29 @@ export class LengthDelimitedDecoder {
   private startBody (len: number): void {
     this.checkSize(len)
     if (len > 0) {
-      this.body = new Uint8Array(len)
+      this.body = this.carve(len)
       this.bodyFilled = 0
     }
+  }
+
+  /**
+   * Room for a body split across chunks. Small ones are carved from a slab (as Buffer's pool does):
+   * a stream of large packets splits one at every read, and an ArrayBuffer each cost the garbage
+   * collector more than the copy. A body kept by its receiver pins at most one slab.
+   */
+  private carve (len: number): Uint8Array {
+    if (len > SLAB_BYTES / 4) return new Uint8Array(len)
+    if (this.slab === undefined || this.slabUsed + len > SLAB_BYTES) {
+      this.slab = new ArrayBuffer(SLAB_BYTES)
+      this.slabUsed = 0
+    }
+    const body = new Uint8Array(this.slab, this.slabUsed, len)
+    // Keep the next body 8-byte aligned, as Buffer's pool does.
+    this.slabUsed += (len + 7) & ~7
+    return body
   }
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0)
+/** Size of the slab split bodies of up to a quarter of it are carved from. */
+const SLAB_BYTES = 16 * 1024

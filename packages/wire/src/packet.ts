@@ -151,10 +151,27 @@ function readChannelId (buf: Uint8Array, pos: number, end: number): number {
   throw new MalformedMessageError('malformed Packet: channel_id varint longer than 10 bytes')
 }
 
-function decodePacketMsg (buf: Uint8Array, pos: number, end: number): Packet {
+/**
+ * A decoded Packet without objects: what decodePacketInto() writes, reusable across calls. For a
+ * message packet the data are `buf[dataStart, dataEnd)` of the decoded buffer.
+ */
+export interface PacketFields {
+  type: 'ping' | 'pong' | 'msg'
+  channelId: number
+  eof: boolean
+  dataStart: number
+  dataEnd: number
+}
+
+export function packetFields (): PacketFields {
+  return { type: 'ping', channelId: 0, eof: false, dataStart: 0, dataEnd: 0 }
+}
+
+function decodePacketMsgInto (buf: Uint8Array, pos: number, end: number, out: PacketFields): void {
   let channelId = 0
   let eof = false
-  let data = EMPTY
+  let dataStart = 0
+  let dataEnd = 0
   while (pos < end) {
     need(readUvarint(buf, pos, end, scratch), 'truncated tag')
     const tag = scratch.value
@@ -173,25 +190,29 @@ function decodePacketMsg (buf: Uint8Array, pos: number, end: number): Packet {
       const len = scratch.value
       pos = scratch.next
       need(pos + len <= end, 'truncated data')
-      data = buf.subarray(pos, pos + len)
+      // A repeated field: the last one wins, as in protobuf.
+      dataStart = pos
+      dataEnd = pos + len
       pos += len
     } else {
       need(field !== 0, 'field number 0')
       pos = skipField(buf, pos, end, wireType)
     }
   }
-  return { type: 'msg', channelId, eof, data }
+  out.type = 'msg'
+  out.channelId = channelId
+  out.eof = eof
+  out.dataStart = dataStart
+  out.dataEnd = dataEnd
 }
 
 /**
- * Decodes one Packet body (without its length prefix). `data` of a message packet is a view of
- * `buf`. Throws MalformedMessageError for bytes that are not a Packet, including a Packet with no
- * member of `sum` set.
+ * Decodes the Packet body `buf[start, end)` (without its length prefix) into `out`, creating no
+ * objects: the receive hot path. Throws MalformedMessageError exactly where decodePacket() does.
  */
-export function decodePacket (buf: Uint8Array): Packet {
-  let pos = 0
-  const end = buf.length
-  let result: Packet | undefined
+export function decodePacketInto (buf: Uint8Array, start: number, end: number, out: PacketFields): void {
+  let pos = start
+  let found = false
   while (pos < end) {
     need(readUvarint(buf, pos, end, scratch), 'truncated tag')
     const tag = scratch.value
@@ -203,15 +224,30 @@ export function decodePacket (buf: Uint8Array): Packet {
       const len = scratch.value
       pos = scratch.next
       need(pos + len <= end, 'truncated sub-message')
-      if (field === 1) { validateEmpty(buf, pos, pos + len); result = PING } else if (field === 2) { validateEmpty(buf, pos, pos + len); result = PONG } else result = decodePacketMsg(buf, pos, pos + len)
+      if (field === 1) { validateEmpty(buf, pos, pos + len); out.type = 'ping' } else if (field === 2) { validateEmpty(buf, pos, pos + len); out.type = 'pong' } else decodePacketMsgInto(buf, pos, pos + len, out)
+      found = true
       pos += len
     } else {
       need(field !== 0, 'field number 0')
       pos = skipField(buf, pos, end, wireType)
     }
   }
-  if (result === undefined) throw new MalformedMessageError('malformed Packet: no message in Packet.sum')
-  return result
+  if (!found) throw new MalformedMessageError('malformed Packet: no message in Packet.sum')
+}
+
+const fields = packetFields()
+
+/**
+ * Decodes one Packet body (without its length prefix). `data` of a message packet is a view of
+ * `buf`. Throws MalformedMessageError for bytes that are not a Packet, including a Packet with no
+ * member of `sum` set.
+ */
+export function decodePacket (buf: Uint8Array): Packet {
+  decodePacketInto(buf, 0, buf.length, fields)
+  if (fields.type === 'ping') return PING
+  if (fields.type === 'pong') return PONG
+  const data = fields.dataEnd > fields.dataStart ? buf.subarray(fields.dataStart, fields.dataEnd) : EMPTY
+  return { type: 'msg', channelId: fields.channelId, eof: fields.eof, data }
 }
 
 /** Ping and pong have no fields; unknown fields inside them are skipped but must be well formed. */

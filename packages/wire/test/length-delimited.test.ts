@@ -42,6 +42,42 @@ describe('LengthDelimitedDecoder', () => {
     ))
   })
 
+  it('pushSpans gives the same bodies as push, as ranges of the chunk or of its own buffer (property)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+      fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 10 }),
+      (msgs, cuts) => {
+        const stream = Buffer.concat(msgs.map(m => encodeDelimited(m)))
+        const dec = new LengthDelimitedDecoder(300)
+        const got: string[] = []
+        for (let pos = 0, i = 0; pos < stream.length; i++) {
+          const n = cuts[i % cuts.length]!
+          const chunk = stream.subarray(pos, pos + n)
+          dec.pushSpans(chunk, (buf, start, end) => {
+            expect(start >= 0 && start <= end && end <= buf.length).toBe(true)
+            got.push(Buffer.from(buf.subarray(start, end)).toString('hex'))
+          })
+          pos += n
+        }
+        expect(got).toEqual(msgs.map(m => Buffer.from(m).toString('hex')))
+      }
+    ))
+  })
+
+  it('bodies split across chunks stay intact when kept past their callback (the slab is never reused)', () => {
+    // 1 KiB bodies cut into 700-byte chunks: most split, and 40 of them outgrow several 16 KiB slabs.
+    const msgs = Array.from({ length: 40 }, (_, i) => new Uint8Array(1000 + i).fill(i + 1))
+    const stream = Buffer.concat(msgs.map(m => encodeDelimited(m)))
+    const dec = new LengthDelimitedDecoder(2000)
+    const kept: Uint8Array[] = []
+    for (let pos = 0; pos < stream.length; pos += 700) dec.push(Buffer.from(stream.subarray(pos, pos + 700)), b => { kept.push(b) })
+    expect(kept.length).toBe(40)
+    kept.forEach((b, i) => {
+      expect(b.length).toBe(1000 + i)
+      expect(b.every(x => x === i + 1)).toBe(true)
+    })
+  })
+
   it('refuses an oversized length before allocating, even when the header is split', () => {
     const dec = new LengthDelimitedDecoder(1000, 'packet')
     const big = encodeUvarint(2 ** 40)

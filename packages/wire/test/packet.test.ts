@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
-  decodePacket, encodeDelimitedPacketMsg, maxPacketSize, packetMsgPacketSize, PING_BYTES, PONG_BYTES,
+  decodePacket, decodePacketInto, packetFields, encodeDelimitedPacketMsg, maxPacketSize, packetMsgPacketSize, PING_BYTES, PONG_BYTES,
   protoTypes, LengthDelimitedDecoder, MalformedMessageError
 } from '@switchyard/wire'
 import { hex, readVector, toHex } from '../../../test/vectors.js'
@@ -78,6 +78,23 @@ describe('Packet codec', () => {
     // negative channel id is a 10-byte varint; it decodes to -1 (never a valid channel)
     const neg = protoTypes.Packet.encode({ packet_msg: { channel_id: -5, eof: true } }).finish()
     expect(decodePacket(neg)).toMatchObject({ type: 'msg', channelId: -1 })
+  })
+
+  it('decodePacketInto reads a Packet in the middle of a buffer, with its data as a range of that buffer', () => {
+    const data = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff)
+    const delimited = encodeDelimitedPacketMsg(0x42, true, data)
+    const body = delimited.subarray(2) // the 2-byte length prefix (300 + 8 bytes)
+    const buf = new Uint8Array(body.length + 20).fill(0xff)
+    buf.set(body, 7)
+    const f = packetFields()
+    decodePacketInto(buf, 7, 7 + body.length, f)
+    expect(f).toMatchObject({ type: 'msg', channelId: 0x42, eof: true })
+    expect(toHex(buf.subarray(f.dataStart, f.dataEnd))).toBe(toHex(data))
+    decodePacketInto(buf.fill(0, 0, 7).fill(0x0a, 3, 4).fill(0, 4, 5), 3, 5, f) // 0a 00: a ping
+    expect(f.type).toBe('ping')
+    // The range ends where told: the same body cut one byte short is malformed.
+    buf.set(body, 7)
+    expect(() => decodePacketInto(buf, 7, 6 + body.length, f)).toThrow(MalformedMessageError)
   })
 
   it('never throws anything but MalformedMessageError on random bytes (property)', () => {
