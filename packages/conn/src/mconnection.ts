@@ -627,7 +627,11 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     decodePacketInto(buf, start, end, packet)
     if (packet.type === 'ping') {
       this.pendingPong = true
-      this.scheduleWrite()
+      // Answered now, not after the rest of this read is processed: a read can hold megabytes
+      // after the ping, and a late pong tells the sender's pacer of a queue that is not there (it
+      // then idles, and so do we). Safe mid-read: a batch is whole packets, written in one call.
+      if (!this.blocked && !this.closed) this.writeLoop()
+      else this.scheduleWrite()
       return true
     }
     if (packet.type === 'pong') {
