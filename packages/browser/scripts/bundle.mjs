@@ -2,7 +2,7 @@
 /**
  * Builds the browser bundle (ESM, minified) from the compiled packages (run `tsc -b` first):
  *   node packages/browser/scripts/bundle.mjs [--entry file.js] [--out file.js]
- * Node built-ins are mapped to browser code: node:stream → readable-stream, node:events → events,
+ * Node built-ins are mapped to browser code: node:stream → readable-stream's Duplex, node:events → events,
  * Buffer → buffer, process → process (polyfill packages); node:net, node:dns/promises, node:fs,
  * node:path, node:crypto → the small shims in src/shims. The crypto that matters (handshake,
  * node key, AEAD) is swapped module-for-module through the packages' "browser" fields.
@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url)
 export const BUDGET_GZIP_BYTES = 120 * 1024
 
 const BUILTINS = {
-  'node:stream': require.resolve('readable-stream'),
+  'node:stream': `${here}dist/shims/stream.js`,
   'node:events': require.resolve('events/'),
   'node:buffer': require.resolve('buffer/'),
   'node:net': `${here}dist/shims/net.js`,
