@@ -94,8 +94,13 @@ export class SendPacer {
   /** Minimum round trip per time bucket, newest last; at most FLOOR_BUCKETS entries. */
   private readonly floor: Array<{ start: number, min: number }> = []
   private readonly recent: Array<{ at: number, rtt: number }> = []
-  /** Best delivery rate (bytes/ms) per RATE_BUCKET_MS, newest last; at most RATE_BUCKETS entries. */
-  private readonly rates: Array<{ start: number, max: number }> = []
+  /**
+   * Bytes acknowledged and the busy time they took, per RATE_BUCKET_MS, newest last; at most
+   * RATE_BUCKETS entries. bytes / ms is the peer's sustained reading rate in that bucket: a sum, not
+   * a per-pong reading, because one pong read late and the next on time makes a spike several
+   * times the real rate, and a cap set by spikes let multi-megabyte windows through.
+   */
+  private readonly rates: Array<{ start: number, bytes: number, ms: number }> = []
   private lastPongAt = -Infinity
   /** How long our own recent batches took to build and hand on, ms (decaying maximum). */
   private ownBatchMs = 0
@@ -184,7 +189,7 @@ export class SendPacer {
   pongReceived (now: number, ownDelayMs = 0): number {
     if (this.probeOffset < 0) return NaN // unsolicited: proves nothing about our bytes
     const rtt = Math.max(0, now - this.probeSent - Math.max(0, ownDelayMs))
-    if (now - this.lastPongAt < RATE_GAP_MS && now > this.lastPongAt) this.updateRate((this.probeOffset - this.acked) / (now - this.lastPongAt), now)
+    if (now - this.lastPongAt < RATE_GAP_MS && now > this.lastPongAt) this.updateRate(this.probeOffset - this.acked, now - this.lastPongAt, now)
     this.lastPongAt = now
     this.acked = Math.max(this.acked, this.probeOffset)
     this.probeOffset = -1
@@ -215,17 +220,23 @@ export class SendPacer {
     // Never more than twice what the peer was seen to read in a target's time (plus one of our own
     // batches): a window grown in a quiet spell would otherwise be dumped into the kernel the moment
     // the peer stalls.
-    const rateCap = this.rates.length === 0 ? Infinity : 2 * Math.max(...this.rates.map(r => r.max)) * (target + this.ownBatchMs)
+    const rateCap = this.rates.length === 0 ? Infinity : 2 * this.sustainedRate() * (target + this.ownBatchMs)
     this.win = Math.round(Math.min(this.maxWindow, rateCap, Math.max(this.minWindow, this.win * factor)))
     this.win = Math.max(this.minWindow, this.win)
     return rtt
   }
 
-  private updateRate (bytesPerMs: number, now: number): void {
+  private updateRate (bytes: number, ms: number, now: number): void {
     const last = this.rates[this.rates.length - 1]
-    if (last !== undefined && now - last.start < RATE_BUCKET_MS) last.max = Math.max(last.max, bytesPerMs)
-    else this.rates.push({ start: now, max: bytesPerMs })
+    if (last !== undefined && now - last.start < RATE_BUCKET_MS) { last.bytes += bytes; last.ms += ms } else this.rates.push({ start: now, bytes, ms })
     while (this.rates.length > RATE_BUCKETS || (this.rates.length > 1 && now - this.rates[0]!.start > RATE_BUCKETS * RATE_BUCKET_MS)) this.rates.shift()
+  }
+
+  /** The best sustained reading rate of the peer in the last second, bytes/ms. */
+  private sustainedRate (): number {
+    let best = 0
+    for (const r of this.rates) if (r.ms > 0) best = Math.max(best, r.bytes / r.ms)
+    return best
   }
 
   status (sent: number): SendPacerStatus {

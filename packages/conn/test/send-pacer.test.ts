@@ -116,9 +116,9 @@ describe('SendPacer (simulated link)', () => {
  * A sender slower than its path (a browser tab sealing in JavaScript): every batch of up to 64 KiB
  * keeps the sender busy `batchMs`, the receiver reads at once and the pong is back 2 × 0.1 ms after
  * the ping left, but it is read only when the sender's current batch ends, as in an event loop.
- * `ours`: as MConnection does, the ping's time is taken when its batch is handed on and the pacer
- * is told how long the pong may have waited behind our own last batch; otherwise the ping is timed
- * from the start of its batch and every wait counts as round trip.
+ * `ours`: as MConnection does, the ping's time is taken when its batch is handed on, the pacer is
+ * told how long each batch took and how long the pong may have waited behind our own last batch;
+ * otherwise the ping is timed from the start of its batch and every wait counts as round trip.
  */
 function busySender (batchMs: number, ours: boolean, durationMs = 2000): { rate: number, limited: number } {
   const pacer = new SendPacer()
@@ -148,6 +148,7 @@ function busySender (batchMs: number, ours: boolean, durationMs = 2000): { rate:
     batchStart = t
     t += batchMs * allowed / (64 * 1024)
     batchEnd = t
+    if (ours) pacer.batchTook(batchEnd - batchStart)
     sent += allowed
     if (ping) { pacer.pingSent(offset, ours ? batchEnd : batchStart); pongAt = t + 0.2 }
   }
