@@ -155,8 +155,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
   private pingSentAt = 0
   /**
    * When the last batch that wrote anything began and ended being built, sealed and written
-   * (performance.now()): a pong read right after such a batch may have waited behind it in our own
-   * event loop, and that wait is ours, not a queue at the peer (see ownDelayBeforePong).
+   * (performance.now()): a pong cannot be read while a batch runs, so that wait is ours, not a
+   * queue at the peer (see ownDelayBeforePong).
    */
   private batchStartedAt = 0
   private batchEndedAt = 0
