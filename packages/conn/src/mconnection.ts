@@ -160,6 +160,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
    */
   private batchStartedAt = 0
   private batchEndedAt = 0
+  /** Whether the read being processed already had a ping answered at once (see onPacket). */
+  private pongSentThisRead = false
   /** A ping is on its way: peers may answer two pings with one pong, so we never send a second. */
   private pingInFlight = false
   private pausedByUser = false
@@ -580,6 +582,7 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
 
   private consume (chunk: Uint8Array): void {
     let used: number
+    this.pongSentThisRead = false
     try {
       used = this.decoder.pushSpans(chunk, this.onPacket)
     } catch (err) {
@@ -630,8 +633,14 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       // Answered now, not after the rest of this read is processed: a read can hold megabytes
       // after the ping, and a late pong tells the sender's pacer of a queue that is not there (it
       // then idles, and so do we). Safe mid-read: a batch is whole packets, written in one call.
-      if (!this.blocked && !this.closed) this.writeLoop()
-      else this.scheduleWrite()
+      // Once per read: further pings in it share one pong at the end of the read, as before (a
+      // frame of ~340 pings must not cost us ~340 pong frames).
+      if (!this.pongSentThisRead && !this.blocked && !this.closed) {
+        this.pongSentThisRead = true
+        this.writeLoop()
+      } else {
+        this.scheduleWrite()
+      }
       return true
     }
     if (packet.type === 'pong') {

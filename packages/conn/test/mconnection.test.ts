@@ -185,6 +185,20 @@ describe('MConnection over loopback TCP', () => {
     expect(toHex(Buffer.concat(got))).toBe('021200') // a pong, and nothing else
   })
 
+  it('answers a read full of pings with at most two pongs (one at once, one for the rest), not one each', async () => {
+    const [conn, raw] = await facingRaw(three)
+    const seen = { pong: 0, msg: 0 }
+    const dec = new LengthDelimitedDecoder(1 << 16)
+    raw.on('data', (c: Buffer) => dec.push(c, body => { const p = decodePacket(body); if (p.type === 'pong') seen.pong++; else if (p.type === 'msg') seen.msg++; return true }))
+    raw.write(Buffer.concat(Array.from({ length: 300 }, () => hex('020a00')))) // 900 bytes: one read on loopback
+    await waitFor(() => seen.pong >= 1, 5000, 'the first pong')
+    // A message queued now leaves after every pong the flood earned: count them once it is in.
+    expect(conn.trySend(three[0]!.id, Uint8Array.of(1))).toBe(true)
+    await waitFor(() => seen.msg === 1, 5000, 'the marker message')
+    expect(seen.pong).toBeGreaterThanOrEqual(1)
+    expect(seen.pong).toBeLessThanOrEqual(4) // ≤ 2 per read, should TCP split the 900 bytes in two
+  })
+
   const badInputs: Array<[string, string, string]> = [
     ['a packet on a channel we do not have', toHex(encodeDelimitedPacketMsg(0x55, true, Uint8Array.of(1))), 'ERR_UNKNOWN_CHANNEL'],
     ['a negative channel id', toHex(protoTypes.Packet.encodeDelimited({ packet_msg: { channel_id: -5, eof: true } }).finish()), 'ERR_UNKNOWN_CHANNEL'],
