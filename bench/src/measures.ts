@@ -1,5 +1,5 @@
 /** The measures, each over any Link: bulk throughput, small-message rate, echo round trip. */
-import type { Link } from './links.js'
+import type { Link, Side } from './links.js'
 
 export interface Throughput { mbPerSec: number, seconds: number }
 export interface Rate { msgsPerSec: number, seconds: number }
@@ -36,16 +36,24 @@ export async function messageRate (link: Link, size: number, count: number): Pro
 /** b echoes what it gets; a sends `size` bytes and waits for them back, `iterations` times. */
 export async function echoRtt (link: Link, size: number, iterations: number): Promise<Rtt> {
   link.b.onReceive(d => { link.b.send(d) })
+  return await roundTrips(link.a, size, iterations)
+}
+
+/**
+ * `side` sends `size` bytes and waits until as many came back, `iterations` times after 50 warm-up
+ * ones; the other end must echo. Used for in-process links and for echoing child processes alike.
+ */
+export async function roundTrips (side: Side, size: number, iterations: number): Promise<Rtt> {
   let got = 0
   let wake: (() => void) | undefined
-  link.a.onReceive(d => { got += d.length; if (got >= size) wake?.() })
+  side.onReceive(d => { got += d.length; if (got >= size) wake?.() })
   const msg = new Uint8Array(size).fill(0x5a)
   const samples: number[] = []
   for (let i = 0; i < iterations + 50; i++) {
     got = 0
     const back = new Promise<void>(resolve => { wake = resolve })
     const t0 = performance.now()
-    link.a.send(msg)
+    side.send(msg)
     await timeout(back, 10_000, 'echo')
     if (i >= 50) samples.push((performance.now() - t0) * 1000) // the first 50 warm up
   }

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { dial, type Kind, type Side } from './links.js'
+import { roundTrips, type Rtt } from './measures.js'
 import { PatternSource } from './pattern.js'
 import type { ReceiverDone, ReceiverJob } from './receiver.js'
 
@@ -14,7 +15,6 @@ export interface Throughput {
   /** The CPU times split into user and kernel (system) time. */
   senderUserMs: number, senderSystemMs: number, receiverUserMs: number, receiverSystemMs: number
 }
-export interface Rtt { p50us: number, p99us: number }
 
 function timeout<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout
@@ -88,22 +88,7 @@ export async function pairSend (kind: Kind, size: number, total: number, warmup 
 export async function pairRtt (kind: Kind, size: number, iterations: number): Promise<Rtt> {
   const { child, side } = await start({ kind, mode: 'echo', size, total: 0, seed: 1, warmup: 0 })
   try {
-    let got = 0
-    let wake: (() => void) | undefined
-    side.onReceive(d => { got += d.length; if (got >= size) wake?.() })
-    const msg = new Uint8Array(size).fill(0x5a)
-    const samples: number[] = []
-    for (let i = 0; i < iterations + 50; i++) {
-      got = 0
-      const back = new Promise<void>(resolve => { wake = resolve })
-      const t0 = performance.now()
-      side.send(msg)
-      await timeout(back, 10_000, 'echo')
-      if (i >= 50) samples.push((performance.now() - t0) * 1000) // the first 50 warm up
-    }
-    samples.sort((x, y) => x - y)
-    const q = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!
-    return { p50us: q(0.5), p99us: q(0.99) }
+    return await roundTrips(side, size, iterations)
   } finally {
     await stop(child, side)
   }
