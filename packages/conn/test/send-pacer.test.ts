@@ -171,6 +171,26 @@ describe('SendPacer (sender slower than its path)', () => {
 })
 
 describe('SendPacer (direct)', () => {
+  it('caps the window by the peer\'s sustained reading rate, not by one late pong\'s catch-up spike', () => {
+    const p = new SendPacer({ initialWindow: 8 << 20, maxWindow: 16 << 20 })
+    let t = 0
+    let sent = 0
+    for (let i = 0; i < 400; i++) {
+      sent += Math.max(0, Math.min(100_000, p.allowance(sent))) // nothing while it re-measures the floor
+      p.pingSent(sent, t)
+      p.limited()
+      // 100 kB per ms, except that every tenth pong is read 5 ms late and the next 0.1 ms after it:
+      // that one reads as 1,000 kB per ms, ten times what the peer sustains.
+      t += i % 10 === 5 ? 6 : i % 10 === 6 ? 0.1 : 1
+      p.pongReceived(t)
+    }
+    // Sustained: 1 MB per ~15 ms; cap = 2 × rate × (floor 0.1 + target 2) ≈ 0.3 MB. The spike
+    // would allow 2 × 1,000 kB/ms × 2.1 ms ≈ 4.2 MB.
+    expect(p.window).toBeLessThan(1_000_000)
+    expect(p.window).toBeGreaterThan(100_000)
+  })
+
+
   it('allows nothing beyond the window until a pong acknowledges the bytes before its ping', () => {
     const p = new SendPacer({ initialWindow: 10_000, minWindow: 1000 })
     expect(p.allowance(0)).toBe(5000) // up to where the ping is due
