@@ -185,6 +185,21 @@ describe('MConnection over loopback TCP', () => {
     expect(toHex(Buffer.concat(got))).toBe('021200') // a pong, and nothing else
   })
 
+  it('answers a ping before handling the rest of the read it came in (the pong is not held behind the read)', async () => {
+    const [sa, raw] = await socketPair()
+    const written: Buffer[] = []
+    const write = sa.write.bind(sa) as (chunk: Buffer) => boolean
+    sa.write = ((chunk: Buffer) => { written.push(Buffer.from(chunk)); return write(chunk) }) as typeof sa.write
+    const conn = new MConnection(sa, { channels: three })
+    open.push(conn, raw)
+    let pongWrittenBeforeMessage: boolean | undefined
+    conn.on('message', () => { pongWrittenBeforeMessage = toHex(Buffer.concat(written)).includes('021200') })
+    // One write, one read on loopback: a ping, then a message after it.
+    raw.write(Buffer.concat([hex('020a00'), encodeDelimitedPacketMsg(three[0]!.id, true, patternBytes(500, 1))]))
+    await waitFor(() => pongWrittenBeforeMessage !== undefined, 5000, 'the message')
+    expect(pongWrittenBeforeMessage).toBe(true)
+  })
+
   it('answers a read full of pings with at most two pongs (one at once, one for the rest), not one each', async () => {
     const [conn, raw] = await facingRaw(three)
     const seen = { pong: 0, msg: 0 }
