@@ -7,6 +7,7 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { MConnection, secretHandshake, type AeadName } from '@switchyard/conn'
 import { NodeKey } from '@switchyard/p2p'
+import { bareFramesSide } from './bare-frames.js'
 
 export interface Side {
   /** Accepts `data`; false means wait for drained() before sending more. */
@@ -19,13 +20,14 @@ export interface Side {
 export interface Link { a: Side, b: Side, close: () => Promise<void> }
 
 /** `secret-unpaced:<aead>`: MConnection encrypted with send pacing off (it is on by default). */
-export type Kind = 'raw' | 'mconn' | 'secret:native' | 'secret:sodium-native' | 'secret:node:crypto' | `secret-unpaced:${AeadName}` | 'libp2p' | 'hyperswarm'
+export type Kind = 'raw' | 'frames' | 'mconn' | 'secret:native' | 'secret:sodium-native' | 'secret:node:crypto' | `secret-unpaced:${AeadName}` | 'libp2p' | 'hyperswarm'
 
 export interface Listener { addr: string, accepted: Promise<Side>, close: () => Promise<void> }
 
 export function kindName (kind: Kind): string {
   switch (kind) {
     case 'raw': return 'raw net socket'
+    case 'frames': return 'bare frames (copy, seal, write; read, open), no MConnection'
     case 'mconn': return 'MConnection plaintext'
     case 'libp2p': return 'js-libp2p tcp+noise+yamux'
     case 'hyperswarm': return 'Hyperswarm secret-stream+protomux'
@@ -65,6 +67,7 @@ function mconnSide (m: MConnection): Side {
 async function upgradeSocket (kind: Kind, s: net.Socket, initiator: boolean): Promise<Side> {
   s.setNoDelay(true)
   if (kind === 'raw') return socketSide(s)
+  if (kind === 'frames') return bareFramesSide(s)
   if (kind === 'mconn') return mconnSide(new MConnection(s, { channels }))
   if (kind === 'hyperswarm') return await hyperswarmSide(s, initiator)
   const unpaced = kind.startsWith('secret-unpaced:')
