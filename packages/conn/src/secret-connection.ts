@@ -190,7 +190,18 @@ export class SecretConnection extends Duplex implements FramedWriter {
     }
     const chunk = frames * SEALED_FRAME_SIZE === buf.length ? buf : buf.subarray(0, frames * SEALED_FRAME_SIZE)
     const pooled = this.spare !== undefined && buf.length === POOLED_BYTES
-    if (pooled ? this.socket.write(chunk, () => { this.recycle(buf) }) : this.socket.write(chunk)) return true
+    let ok: boolean
+    if (pooled) {
+      let recycled = false
+      const recycle = (): void => { if (!recycled) { recycled = true; this.recycle(buf) } }
+      ok = this.socket.write(chunk, recycle)
+      // Nothing left queued in the socket: the kernel took every byte, so the buffer is free now
+      // (its callback only comes on a later tick, after the next batches would have allocated).
+      if (this.socket.writableLength === 0) recycle()
+    } else {
+      ok = this.socket.write(chunk)
+    }
+    if (ok) return true
     this.framedBlocked = true
     return false
   }

@@ -177,6 +177,30 @@ describe('SecretConnection handshake', () => {
     expect(handedOut.size).toBeLessThanOrEqual(4)
   })
 
+  it('takes a batch buffer back at once when the socket wrote all of it, so a burst of batches reuses one', async () => {
+    const [sa, sb] = await pair()
+    const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
+    sockets.push(a, b)
+    const received: Buffer[] = []
+    b.on('data', (c: Buffer) => received.push(c))
+    const handedOut = new Set<Buffer>()
+    const sent: Buffer[] = []
+    // Eight 8 KiB batches in one synchronous run (no tick for write callbacks), 70 KB in all: the
+    // kernel takes each at once on loopback.
+    for (let i = 0; i < 8; i++) {
+      const data = patternBytes(8192, i + 1)
+      const buf = a.framedBuffer(data.length)
+      handedOut.add(buf)
+      copyFramed(buf, 0, data, 0, data.length)
+      expect(a.writeFramed(buf, data.length)).toBe(true)
+      expect(sa.writableLength).toBe(0)
+      sent.push(data)
+    }
+    expect(handedOut.size).toBe(1)
+    await waitFor(() => Buffer.concat(received).length >= 8 * 8192)
+    expect(Buffer.compare(Buffer.concat(received), Buffer.concat(sent))).toBe(0)
+  })
+
   it('writeFramed keeps order behind bytes still queued by write()', async () => {
     const [sa, sb] = await pair()
     const [a, b] = await Promise.all([secretHandshake(sa, identity()), secretHandshake(sb, identity())])
