@@ -107,6 +107,8 @@ export interface SendOptions {
 }
 
 const STATS_PERIOD_MS = 2000
+/** Batches (of up to maxWriteBytes each) one event-loop turn may write before yielding to reads. */
+const BATCHES_PER_TURN = 4
 const DECAY = 0.8
 
 export class MConnection extends EventEmitter<MConnectionEvents> {
@@ -438,13 +440,31 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
     return best
   }
 
+  /**
+   * One event-loop turn of sending: up to BATCHES_PER_TURN batches while the stream takes them at
+   * once. A turn per batch cost a bulk sender about a fifth of its CPU in event-loop round trips;
+   * the pacer's allowance, checked before every batch, still bounds what is queued below us.
+   */
   private readonly writeLoop = (): void => {
     this.writeScheduled = false
-    if (this.closed || this.blocked) return
+    const turnStart = this.pacer !== undefined ? performance.now() : 0
+    for (let i = 0; i < BATCHES_PER_TURN; i++) {
+      if (!this.writeBatch(turnStart)) return
+      if (this.opts.flushThrottle > 0) break
+    }
+    this.scheduleWrite()
+  }
+
+  /**
+   * Builds and writes one batch. True when another could go at once: the stream took this one and
+   * something is still pending (the caller writes it now or schedules a turn).
+   */
+  private writeBatch (turnStart: number): boolean {
+    if (this.closed || this.blocked) return false
     const budget = this.sendLimiter.available()
     if (budget <= 0 && this.pendingMessages > 0 && !this.pendingPing && !this.pendingPong) {
       this.limitTimer = setTimeout(() => this.scheduleWrite(), this.sendLimiter.waitMs())
-      return
+      return false
     }
     if (this.pingInFlight) this.pendingPing = false // its pong answers for this one too
     let paced = Infinity
@@ -453,10 +473,9 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       if (this.pendingMessages > 0 && !this.pingInFlight && this.pacer.wantsProbe(this.bytesSent)) this.pendingPing = true
       if (paced <= 0 && this.pendingMessages > 0) this.pacer.limited()
       // Only data is waiting: the pong that reopens the window schedules the next write.
-      if (paced <= 0 && !this.pendingPing && !this.pendingPong) return
+      if (paced <= 0 && !this.pendingPing && !this.pendingPong) return false
     }
     const cap = Math.max(0, Math.min(this.opts.maxWriteBytes, budget, paced))
-    const batchStart = this.pacer !== undefined ? performance.now() : 0
     const pinging = this.pendingPing
     // Upper bound of what this batch can need: data plus ≤ 16 bytes of framing per packet.
     const packets = this.pendingMessages + Math.ceil(this.pendingBytesTotal / this.maxPayload)
@@ -508,16 +527,18 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       this.statsBytesSent += pos
       const ok = framed !== undefined ? framed.writeFramed(buf, pos) : this.stream.write(pos === buf.length ? buf : buf.subarray(0, pos))
       if (this.pacer !== undefined) {
-        this.batchStartedAt = batchStart
+        // A pong that arrives now waits for the whole turn, not just this batch: time it from the turn's start.
+        this.batchStartedAt = turnStart
         this.batchEndedAt = performance.now()
-        this.pacer.batchTook(this.batchEndedAt - batchStart)
+        this.pacer.batchTook(this.batchEndedAt - turnStart)
         // The ping leaves when the batch is handed on: the time spent building it is ours.
         if (pinging) this.pacer.pingSent(pingOffset, this.batchEndedAt)
       }
-      if (!ok) { this.blocked = true; return }
+      if (!ok) { this.blocked = true; return false }
     }
-    if (this.pendingMessages > 0 || this.pendingPing || this.pendingPong) this.scheduleWrite()
-    else this.checkFlushed()
+    if (this.pendingMessages > 0 || this.pendingPing || this.pendingPong) return true
+    this.checkFlushed()
+    return false
   }
 
   /**
@@ -637,7 +658,8 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
       // frame of ~340 pings must not cost us ~340 pong frames).
       if (!this.pongSentThisRead && !this.blocked && !this.closed) {
         this.pongSentThisRead = true
-        this.writeLoop()
+        // One batch (the pong first), not a whole turn: the rest of this read is still waiting.
+        if (this.writeBatch(performance.now())) this.scheduleWrite()
       } else {
         this.scheduleWrite()
       }

@@ -214,6 +214,33 @@ describe('MConnection over loopback TCP', () => {
     expect(seen.pong).toBeLessThanOrEqual(4) // ≤ 2 per read, should TCP split the 900 bytes in two
   })
 
+  it('writes up to four batches in one event-loop turn while the stream takes them, then yields', async () => {
+    // A stream that takes every write at once, so only MConnection decides how many go per turn.
+    let inTurn = 0
+    let maxInTurn = 0
+    let turns = 0
+    let bytes = 0
+    const sink = new Duplex({
+      writableHighWaterMark: 4 << 20,
+      read () {},
+      write (chunk: Buffer, _enc, cb) {
+        // A turn is one synchronous run: nextTick callbacks run when it ends.
+        if (inTurn === 0) { turns++; process.nextTick(() => { inTurn = 0 }) }
+        maxInTurn = Math.max(maxInTurn, ++inTurn)
+        bytes += chunk.length
+        cb()
+      }
+    })
+    const channels = [{ id: 1, priority: 1, sendQueueCapacity: 64 }]
+    const conn = new MConnection(sink, { channels, pacing: false, pingInterval: 60_000 })
+    open.push(conn)
+    for (let i = 0; i < 12; i++) expect(conn.trySend(1, patternBytes(65536, i))).toBe(true)
+    await waitFor(() => bytes >= 12 * 65536, 5000, 'all twelve messages written')
+    expect(maxInTurn).toBe(4)
+    // Twelve 64 KiB messages make twelve or thirteen batches: at least three turns, not one.
+    expect(turns).toBeGreaterThanOrEqual(3)
+  })
+
   const badInputs: Array<[string, string, string]> = [
     ['a packet on a channel we do not have', toHex(encodeDelimitedPacketMsg(0x55, true, Uint8Array.of(1))), 'ERR_UNKNOWN_CHANNEL'],
     ['a negative channel id', toHex(protoTypes.Packet.encodeDelimited({ packet_msg: { channel_id: -5, eof: true } }).finish()), 'ERR_UNKNOWN_CHANNEL'],
