@@ -109,6 +109,8 @@ export interface SendOptions {
 const STATS_PERIOD_MS = 2000
 /** Batches (of up to maxWriteBytes each) one event-loop turn may write before yielding to reads. */
 const BATCHES_PER_TURN = 4
+/** A turn starts no further batch once it has run this long, in ms. */
+const TURN_BUDGET_MS = 1
 const DECAY = 0.8
 
 export class MConnection extends EventEmitter<MConnectionEvents> {
@@ -442,15 +444,17 @@ export class MConnection extends EventEmitter<MConnectionEvents> {
 
   /**
    * One event-loop turn of sending: up to BATCHES_PER_TURN batches while the stream takes them at
-   * once. A turn per batch cost a bulk sender about a fifth of its CPU in event-loop round trips;
-   * the pacer's allowance, checked before every batch, still bounds what is queued below us.
+   * once and the turn is under TURN_BUDGET_MS. A turn per batch cost a bulk sender 5–22 % of its
+   * throughput (docs/benchmarks.md); the time budget keeps a slow sealer (a browser tab spends ~3 ms
+   * per 64 KiB) at one batch per turn, so timers and reads still run between its batches. The
+   * pacer's allowance, checked before every batch, still bounds what is queued below us.
    */
   private readonly writeLoop = (): void => {
     this.writeScheduled = false
-    const turnStart = this.pacer !== undefined ? performance.now() : 0
+    const turnStart = performance.now()
     for (let i = 0; i < BATCHES_PER_TURN; i++) {
       if (!this.writeBatch(turnStart)) return
-      if (this.opts.flushThrottle > 0) break
+      if (this.opts.flushThrottle > 0 || performance.now() - turnStart >= TURN_BUDGET_MS) break
     }
     this.scheduleWrite()
   }
