@@ -214,56 +214,46 @@ describe('MConnection over loopback TCP', () => {
     expect(seen.pong).toBeLessThanOrEqual(4) // ≤ 2 per read, should TCP split the 900 bytes in two
   })
 
-  it('writes up to four batches in one event-loop turn while the stream takes them, then yields', async () => {
-    // A stream that takes every write at once, so only MConnection decides how many go per turn.
+  /**
+   * An MConnection over a stream that takes every write at once, after `busyMs` of busy work each,
+   * counting batches per event-loop turn (a turn is one synchronous run: nextTick ends it).
+   */
+  function turnCounter (busyMs: number): { conn: MConnection, stats: { turns: number, maxInTurn: number, writes: number } } {
+    const stats = { turns: 0, maxInTurn: 0, writes: 0 }
     let inTurn = 0
-    let maxInTurn = 0
-    let turns = 0
-    let bytes = 0
     const sink = new Duplex({
       writableHighWaterMark: 4 << 20,
       read () {},
-      write (chunk: Buffer, _enc, cb) {
-        // A turn is one synchronous run: nextTick callbacks run when it ends.
-        if (inTurn === 0) { turns++; process.nextTick(() => { inTurn = 0 }) }
-        maxInTurn = Math.max(maxInTurn, ++inTurn)
-        bytes += chunk.length
-        cb()
-      }
-    })
-    const channels = [{ id: 1, priority: 1, sendQueueCapacity: 64 }]
-    const conn = new MConnection(sink, { channels, pacing: false, pingInterval: 60_000 })
-    open.push(conn)
-    // Forty batches: a turn slowed past its 1 ms budget by a busy machine writes fewer than four,
-    // but not all ten of them will be.
-    for (let i = 0; i < 40; i++) expect(conn.trySend(1, patternBytes(65536, i))).toBe(true)
-    await waitFor(() => bytes >= 40 * 65536, 5000, 'all forty messages written')
-    expect(maxInTurn).toBe(4)
-    expect(turns).toBeGreaterThanOrEqual(10)
-  })
-
-  it('starts no further batch in a turn that has run 1 ms: a slow stream gets one batch per turn', async () => {
-    let inTurn = 0
-    let maxInTurn = 0
-    let writes = 0
-    const slow = new Duplex({
-      writableHighWaterMark: 4 << 20,
-      read () {},
       write (_chunk: Buffer, _enc, cb) {
-        if (inTurn === 0) process.nextTick(() => { inTurn = 0 })
-        maxInTurn = Math.max(maxInTurn, ++inTurn)
-        writes++
-        // Each write keeps the thread busy for 3 ms, as sealing 64 KiB in JavaScript does in a browser tab.
-        const until = performance.now() + 3
+        if (inTurn === 0) { stats.turns++; process.nextTick(() => { inTurn = 0 }) }
+        stats.maxInTurn = Math.max(stats.maxInTurn, ++inTurn)
+        stats.writes++
+        const until = performance.now() + busyMs
         while (performance.now() < until);
         cb()
       }
     })
-    const conn = new MConnection(slow, { channels: [{ id: 1, priority: 1, sendQueueCapacity: 64 }], pacing: false, pingInterval: 60_000 })
+    const conn = new MConnection(sink, { channels: [{ id: 1, priority: 1, sendQueueCapacity: 64 }], pacing: false, pingInterval: 60_000 })
     open.push(conn)
+    return { conn, stats }
+  }
+
+  it('writes up to four batches in one event-loop turn while the stream takes them, then yields', async () => {
+    const { conn, stats } = turnCounter(0)
+    // Forty 64 KiB messages, at least forty batches: a turn slowed past its 1 ms budget by a busy
+    // machine writes fewer than four, but not all ten of them will be.
+    for (let i = 0; i < 40; i++) expect(conn.trySend(1, patternBytes(65536, i))).toBe(true)
+    await waitFor(() => stats.writes >= 40, 5000, 'forty batches written')
+    expect(stats.maxInTurn).toBe(4)
+    expect(stats.turns).toBeGreaterThanOrEqual(10)
+  })
+
+  it('starts no further batch in a turn that has run 1 ms: a slow stream gets one batch per turn', async () => {
+    // 3 ms per write, as sealing 64 KiB in JavaScript takes in a browser tab.
+    const { conn, stats } = turnCounter(3)
     for (let i = 0; i < 6; i++) expect(conn.trySend(1, patternBytes(65536, i))).toBe(true)
-    await waitFor(() => writes >= 6, 5000, 'six batches written')
-    expect(maxInTurn).toBe(1)
+    await waitFor(() => stats.writes >= 6, 5000, 'six batches written')
+    expect(stats.maxInTurn).toBe(1)
   })
 
   const badInputs: Array<[string, string, string]> = [
