@@ -105,21 +105,16 @@ async function main (): Promise<void> {
         const b = await pairSend(kind, 64 * 1024, bulk, bulkWarmup)
         const bulkFigures = {
           bulkMBs: b.mbPerSec, bulkSenderCpuMs: b.senderCpuMs, bulkReceiverCpuMs: b.receiverCpuMs, bulkSeconds: b.seconds,
+          // MB per CPU-second of each end: what the load of other processes on the machine changes least.
           bulkMBsPerSenderCpuS: b.mbPerSec * b.seconds * 1000 / b.senderCpuMs, bulkMBsPerReceiverCpuS: b.mbPerSec * b.seconds * 1000 / b.receiverCpuMs,
+          // Kernel (system) share of each end's CPU time: what the socket itself costs.
           bulkSenderSystemShare: b.senderSystemMs / b.senderCpuMs, bulkReceiverSystemShare: b.receiverSystemMs / b.receiverCpuMs
         }
         // The bare frames are a bulk floor only: a 200-byte message alone in a padded frame says nothing.
         if (kind === 'frames') { record(kindName(kind), run, bulkFigures); continue }
         const m = await pairSend(kind, 200, 200 * msgs, 200 * msgsWarmup)
         const r = await pairRtt(kind, 100, QUICK ? 300 : 2000)
-        record(kindName(kind), run, {
-          bulkMBs: b.mbPerSec, bulkSenderCpuMs: b.senderCpuMs, bulkReceiverCpuMs: b.receiverCpuMs, bulkSeconds: b.seconds,
-          // MB per CPU-second of each end: what the load of other processes on the machine changes least.
-          bulkMBsPerSenderCpuS: b.mbPerSec * b.seconds * 1000 / b.senderCpuMs, bulkMBsPerReceiverCpuS: b.mbPerSec * b.seconds * 1000 / b.receiverCpuMs,
-          // Kernel (system) share of each end's CPU time: what the socket itself costs.
-          bulkSenderSystemShare: b.senderSystemMs / b.senderCpuMs, bulkReceiverSystemShare: b.receiverSystemMs / b.receiverCpuMs,
-          msgsPerSec: m.msgsPerSec, rttP50us: r.p50us, rttP99us: r.p99us
-        })
+        record(kindName(kind), run, { ...bulkFigures, msgsPerSec: m.msgsPerSec, rttP50us: r.p50us, rttP99us: r.p99us })
       }
     }
     if (ONLY.has('handshake')) {
